@@ -1,0 +1,485 @@
+"""The ``aibrief`` command: a thin shell over the library.
+
+Errors a user can fix (a bad config, an unknown source, a date with no issue, a held
+lock) print one line and exit non-zero: 2 for bad configuration or arguments, 3 when
+another run holds the lock, 1 for the rest.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sqlite3
+import sys
+from contextlib import ExitStack
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from crawler import __version__
+from crawler.config import DEFAULT_CONFIG_NAME, Config, ConfigError, default_config_text, load_config
+from pipelines.db import StorageError, connect
+from pipelines.importer import IssueFormatError
+from pipelines.issues import IssueError, parse_day
+from schedules.lock import LockHeld
+from schedules.runner import UnknownSource
+
+logger = logging.getLogger("aibrief")
+
+EXIT_USAGE = 2
+EXIT_LOCKED = 3
+DEMO_DB = "aibrief-demo.db"
+
+
+class App:
+    """What the group's options decide, handed to every command."""
+
+    def __init__(self, config_path: str | None, db_path: str | None, verbose: bool = False) -> None:
+        self.config_path = config_path
+        self.db_path = db_path
+        self.verbose = verbose
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path, self.db_path)
+        return self._config
+
+    def db(self):
+        return connect(self.config.database)
+
+
+class Failure(click.ClickException):
+    """A handled error: one line on stderr, then the exit status."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+    def show(self, file=None) -> None:
+        click.echo(f"aibrief: error: {self.format_message()}", err=True)
+
+
+def handled(func):
+    """Turn the library's one-line errors into exit statuses."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, UnknownSource) as exc:
+            raise Failure(str(exc), EXIT_USAGE) from None
+        except LockHeld as exc:
+            raise Failure(str(exc), EXIT_LOCKED) from None
+        except (StorageError, IssueError) as exc:
+            raise Failure(str(exc)) from None
+        except BrokenPipeError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise Failure(f"database: {exc}") from None
+        except OSError as exc:
+            raise Failure(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")) from None
+    return wrapper
+
+
+def day_option(func):
+    return click.option("--date", "day", metavar="YYYY-MM-DD", callback=_day_callback,
+                        help="Issue day (default: today in the configured time zone).")(func)
+
+
+def _day_callback(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return parse_day(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def day_argument(func):
+    return click.argument("day", metavar="DATE", callback=_day_callback)(func)
+
+
+def today(config: Config) -> date:
+    return datetime.now(config.tz).date()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH", envvar="AIBRIEF_CONFIG",
+              help="Configuration file (default: ./aibrief.toml, else the built-in one). Env: AIBRIEF_CONFIG.")
+@click.option("--db", "db_path", metavar="PATH", envvar="AIBRIEF_DB",
+              help="SQLite database (default: from the config, else ./aibrief.db). Env: AIBRIEF_DB.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens, not only problems.")
+@click.version_option(__version__, prog_name="aibrief")
+@click.pass_context
+def cli(ctx, config_path, db_path, verbose):
+    """Crawl embedded-AI news and build the dated AI 簡報 digest.
+
+    \b
+    Example:
+        aibrief demo
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = App(config_path, db_path, verbose)
+
+
+@cli.command()
+@click.argument("path", default=DEFAULT_CONFIG_NAME, type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@handled
+def init(path, force):
+    """Write an editable copy of the default configuration.
+
+    \b
+    Example:
+        aibrief init && $EDITOR aibrief.toml
+    """
+    target = Path(path)
+    if target.exists() and not force:
+        raise Failure(f"{target} exists; use --force to overwrite it")
+    from pipelines.export import write_whole
+
+    write_whole(target, default_config_text())
+    click.echo(f"wrote {target}")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE ...]")
+@click.pass_obj
+@handled
+def crawl(app: App, sources):
+    """Crawl the enabled sources, or the ones named, and record the run.
+
+    Each crawl runs as a `scrapy crawl` subprocess writing to the same database.
+
+    \b
+    Example:
+        aibrief crawl 36kr arxiv-cs-ar
+    """
+    from schedules.lock import run_lock
+    from schedules.runner import crawl as run_crawl
+
+    config = app.config
+    with run_lock(config.database, "aibrief crawl") as lease:
+        run = run_crawl(config, list(sources) or None, lease=lease, log_level=_log_level(app))
+    click.echo(_run_line(run))
+    if run.status == "failed":
+        sys.exit(1)
+
+
+@cli.command()
+@click.pass_obj
+@handled
+def run(app: App):
+    """Crawl every enabled source, then build the issue if it is due. For cron.
+
+    One summary line is printed; the exit status is 1 when the crawl failed and 3 when
+    another run holds the lock.
+
+    \b
+    Example (crontab, hourly):
+        0 * * * *  cd /srv/aibrief && .venv/bin/aibrief run >> aibrief.log 2>&1
+    """
+    from pipelines.issues import build_issue, get_issue
+    from schedules.lock import run_lock
+    from schedules.runner import crawl as run_crawl
+
+    config = app.config
+    with run_lock(config.database, "aibrief run") as lease:
+        crawl_run = run_crawl(config, None, command="aibrief run", lease=lease, log_level=_log_level(app))
+        due_day = config.issue.due.last_due(datetime.now(config.tz)).date()
+        db = app.db()
+        try:
+            if get_issue(db, due_day) is None:
+                issue = build_issue(db, due_day, title=config.issue.title_for(due_day),
+                                    section=config.issue.section, max_items=config.issue.max_items,
+                                    tz=config.tz)
+                issue_note = f"issue {due_day} built ({len(issue.items)} items)"
+            else:
+                issue_note = f"issue {due_day} exists"
+        finally:
+            db.close()
+    click.echo(f"{_run_line(crawl_run)}; {issue_note}")
+    if crawl_run.status == "failed":
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--db", "demo_db", metavar="PATH", help=f"Database for the demo (default: ./{DEMO_DB}).")
+@click.pass_obj
+@handled
+def demo(app: App, demo_db):
+    """Crawl the bundled sample site offline and print today's issue.
+
+    A local server on 127.0.0.1 serves sample sites (feeds, WeChat-, 36kr-, arXiv- and
+    research-blog-shaped pages); the real spiders, pipelines and database do the rest.
+    Running it again stores nothing twice.
+
+    \b
+    Example:
+        aibrief demo --db /tmp/demo.db
+    """
+    from crawler.sampleserver import serve_in_thread
+    from pipelines.export import render_markdown
+    from pipelines.issues import build_issue, get_issue
+    from schedules.lock import run_lock
+    from schedules.runner import crawl as run_crawl
+
+    with ExitStack() as stack:
+        sites = stack.enter_context(resources.as_file(resources.files("crawler") / "demo" / "sites"))
+        demo_config = stack.enter_context(resources.as_file(resources.files("crawler") / "demo" / "demo.toml"))
+        config = load_config(demo_config, demo_db or app.db_path or Path.cwd() / DEMO_DB)
+        server = serve_in_thread([sites])
+        stack.callback(server.shutdown)
+        proxy = f"http://127.0.0.1:{server.server_address[1]}"
+        click.echo(f"demo: sample sites on {proxy}, database {config.database}", err=True)
+        with run_lock(config.database, "aibrief demo") as lease:
+            run_ = run_crawl(config, None, command="aibrief demo", lease=lease, log_level=_log_level(app),
+                             env={"http_proxy": proxy, "HTTP_PROXY": proxy, "no_proxy": "", "NO_PROXY": ""})
+        click.echo(f"demo: {_run_line(run_)}", err=True)
+        day = today(config)
+        db = connect(config.database)
+        try:
+            issue = get_issue(db, day)
+            if issue is None or issue.status == "draft":
+                issue = build_issue(db, day, title=config.issue.title_for(day), section=config.issue.section,
+                                    max_items=config.issue.max_items, tz=config.tz)
+        finally:
+            db.close()
+    click.echo(render_markdown(issue), nl=False)
+    if run_.status == "failed":
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", default=20, show_default=True, help="Most hits to show.")
+@click.pass_obj
+@handled
+def search(app: App, query, limit):
+    """Full-text search of the stored articles (every word must match).
+
+    \b
+    Example:
+        aibrief search 地平线 自动驾驶
+    """
+    from pipelines.search import search as run_search
+
+    db = app.db()
+    try:
+        hits = run_search(db, " ".join(query), limit)
+    finally:
+        db.close()
+    for hit in hits:
+        click.echo(f"{hit.published[:10]}  {hit.title or '(untitled)'}\n  {hit.url}\n  {hit.snippet}")
+    if not hits:
+        click.echo("no matches", err=True)
+
+
+@cli.group()
+def issue():
+    """Build, list, show and publish dated issues.
+
+    \b
+    Example:
+        aibrief issue build --date 2022-10-14 && aibrief issue publish 2022-10-14
+    """
+
+
+@issue.command("build")
+@day_option
+@click.option("--max", "max_items", type=click.IntRange(min=1), help="Most items (default: issue.max_items).")
+@click.pass_obj
+@handled
+def issue_build(app: App, day, max_items):
+    """Build (or rebuild) the draft issue of a day from articles in no published issue.
+
+    \b
+    Example:
+        aibrief issue build --date 2022-10-14 --max 9
+    """
+    from pipelines.issues import build_issue
+
+    config = app.config
+    day = day or today(config)
+    db = app.db()
+    try:
+        built = build_issue(db, day, title=config.issue.title_for(day), section=config.issue.section,
+                            max_items=max_items or config.issue.max_items, tz=config.tz)
+    finally:
+        db.close()
+    click.echo(f"draft {built.title}: {len(built.items)} items")
+    for item in built.items:
+        click.echo(f"  {item.position}. {item.title}")
+
+
+@issue.command("list")
+@click.pass_obj
+@handled
+def issue_list(app: App):
+    """List the issues, newest first.
+
+    \b
+    Example:
+        aibrief issue list
+    """
+    from pipelines.issues import list_issues
+
+    db = app.db()
+    try:
+        rows = list_issues(db)
+    finally:
+        db.close()
+    for found, count in rows:
+        click.echo(f"{found.date}  {found.status:9}  {count:2} items  {found.title}")
+    if not rows:
+        click.echo("no issues yet (aibrief issue build)", err=True)
+
+
+@issue.command("show")
+@day_argument
+@click.pass_obj
+@handled
+def issue_show(app: App, day):
+    """Show an issue's items and their URLs.
+
+    \b
+    Example:
+        aibrief issue show 2022-10-14
+    """
+    found = _load_issue(app, day)
+    click.echo(f"{found.title} ({found.status})\n{found.headline}")
+    for item in found.items:
+        click.echo(f"{item.position}. {item.title}\n   {item.url}")
+        for link in item.links:
+            click.echo(f"   {link['role']}: {link['url']}")
+
+
+@issue.command("publish")
+@day_argument
+@click.pass_obj
+@handled
+def issue_publish(app: App, day):
+    """Mark a draft issue published; it is never changed afterwards.
+
+    \b
+    Example:
+        aibrief issue publish 2022-10-14
+    """
+    from pipelines.issues import publish_issue
+
+    db = app.db()
+    try:
+        published = publish_issue(db, day)
+    finally:
+        db.close()
+    click.echo(f"published {published.title} ({len(published.items)} items)")
+
+
+@cli.command()
+@day_argument
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (whole, atomically).")
+@click.pass_obj
+@handled
+def export(app: App, day, fmt, output):
+    """Export an issue as Markdown (the reference layout) or JSON.
+
+    \b
+    Example:
+        aibrief export 2022-10-14 -o ai-brief-20221014.md
+    """
+    from pipelines.export import render_json, render_markdown, write_whole
+
+    found = _load_issue(app, day)
+    text = render_markdown(found) if fmt == "md" else render_json(found)
+    if output:
+        write_whole(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_obj
+@handled
+def import_issue(app: App, file):
+    """Import an issue in the reference plain-text layout (or our Markdown) as published.
+
+    \b
+    Example:
+        aibrief import ai-brief-20221014.txt
+    """
+    from pipelines.importer import parse_issue
+    from pipelines.issues import store_published
+
+    try:
+        text = Path(file).read_text("utf-8")
+    except UnicodeDecodeError:
+        raise Failure(f"{file}: not UTF-8 text") from None
+    markdown = file.lower().endswith((".md", ".markdown")) or text.lstrip("\ufeff").lstrip().startswith("# ")
+    try:
+        parsed = parse_issue(text, markdown=markdown)
+    except IssueFormatError as exc:
+        raise Failure(f"{file}: {exc}") from None
+    db = app.db()
+    try:
+        stored, changed = store_published(db, parsed.date, title=parsed.title, section=parsed.section,
+                                          headline=parsed.headline, items=parsed.items)
+    finally:
+        db.close()
+    if changed:
+        click.echo(f"imported {stored.title}: {len(stored.items)} items, published")
+    else:
+        click.echo(f"{stored.title} is imported already; nothing changed")
+
+
+def _load_issue(app: App, day: date):
+    from pipelines.issues import get_issue
+
+    db = app.db()
+    try:
+        found = get_issue(db, day)
+    finally:
+        db.close()
+    if found is None:
+        raise Failure(f"no issue for {day.isoformat()} (aibrief issue list shows the issues)")
+    return found
+
+
+def _log_level(app: App) -> str:
+    return "INFO" if app.verbose else "WARNING"
+
+
+def _run_line(run) -> str:
+    counts = run.counts
+    failed_sources = sorted({key.split("/")[1] for key in counts
+                             if key.startswith("source/") and key.endswith("/failed")})
+    line = (f"run {run.id} {run.status}: {len(run.sources)} sources, {counts.get('pages', 0)} pages, "
+            f"{counts.get('stored', 0)} stored, "
+            f"{counts.get('dropped/known', 0) + counts.get('skipped/known', 0)} known, "
+            f"{counts.get('dropped/not_article', 0) + counts.get('skipped/not_html', 0)} not articles, "
+            f"{counts.get('failed', 0)} pages failed")
+    if failed_sources:
+        line += f"; failed sources: {', '.join(failed_sources)}"
+    if run.error:
+        line += f"; {run.error}"
+    return line
+
+
+def main() -> None:
+    try:
+        cli(prog_name="aibrief")
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

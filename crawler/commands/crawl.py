@@ -1,0 +1,22 @@
+"""``scrapy crawl`` with an exit status that tells: 2 when the spider's arguments were bad.
+
+Scrapy's own command exits 0 whenever the crawl got going, even when the spider closed at
+once because ``-a source=`` named no configured source.
+"""
+from __future__ import annotations
+
+from scrapy.commands.crawl import Command as ScrapyCrawl
+from scrapy.exceptions import UsageError
+
+
+class Command(ScrapyCrawl):
+    def run(self, args, opts) -> None:
+        if len(args) != 1:
+            raise UsageError("give exactly one spider name (scrapy list shows them)")
+        crawler = self._create_crawler(args[0])
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed:
+            self.exitcode = 1
+        elif getattr(crawler.spider, "finish_reason", None) == "bad_arguments":
+            self.exitcode = 2

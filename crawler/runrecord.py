@@ -1,0 +1,57 @@
+"""Records each crawl process's counts in its crawl run row.
+
+Counts are the crawl's ``aibrief/...`` stats, without the prefix. Under the ``aibrief``
+command the run row exists already (``AIBRIEF_RUN_ID``) and the command closes it; a
+``scrapy crawl`` run by hand opens and closes a row of its own.
+"""
+from __future__ import annotations
+
+import logging
+
+from scrapy import signals
+
+from crawler.config import config_for_crawler
+from pipelines.db import connect
+from pipelines.store import sync_sources
+from schedules import runs
+
+logger = logging.getLogger(__name__)
+
+
+class RunRecorder:
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+        self.run_id: int | None = crawler.settings.getint("AIBRIEF_RUN_ID") or None
+        self.owns_run = self.run_id is None
+        self.db = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        recorder = cls(crawler)
+        crawler.signals.connect(recorder.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        return recorder
+
+    def spider_opened(self, spider) -> None:
+        config = config_for_crawler(self.crawler)
+        self.db = connect(config.database)
+        sync_sources(self.db, config)
+        if self.owns_run:
+            self.run_id = runs.start_run(self.db, f"scrapy crawl {spider.name}", [])
+        logger.info("crawl run %d recording into %s", self.run_id, config.database)
+
+    def spider_closed(self, spider, reason: str) -> None:
+        if self.db is None or self.run_id is None:
+            return
+        stats = self.crawler.stats.get_stats()
+        counts = {key.removeprefix("aibrief/"): int(value) for key, value in stats.items()
+                  if key.startswith("aibrief/") and isinstance(value, (int, float))}
+        counts["requests"] = int(stats.get("downloader/request_count", 0))
+        counts["responses"] = int(stats.get("downloader/response_count", 0))
+        runs.add_counts(self.db, self.run_id, counts)
+        if self.owns_run:
+            sources = list(getattr(spider, "source_ids", []))
+            status = runs.run_status(counts, sources, clean_exit=reason == "finished")
+            runs.finish_run(self.db, self.run_id, status, None if reason == "finished" else reason,
+                            sources=sources)
+        self.db.close()

@@ -1,0 +1,190 @@
+"""The SQLite archive: connection discipline and the schema, under numbered migrations.
+
+One file, WAL so readers never block the crawl's writer, a busy timeout so a second
+writer waits instead of failing, and ``BEGIN IMMEDIATE`` (:func:`immediate`) for every
+step that reads and then writes. sqlite-utils' own ``atomic()`` opens a deferred
+transaction, which can fail half-way with "database is locked" when another writer got in
+between the read and the write; inside :func:`immediate` its methods nest as savepoints.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlite_utils
+
+logger = logging.getLogger(__name__)
+
+# Long enough to sit out another process's write transaction (one article, one issue
+# build); short enough that a wedged writer surfaces as an error within a minute.
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StorageError(Exception):
+    """The database cannot be opened or written; the message is one line."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Aware datetime -> UTC ISO 8601 text as stored (second precision)."""
+    if moment is None:
+        return None
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite_utils.Database:
+    """Open the archive, creating it and bringing its schema up to date."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+        db = sqlite_utils.Database(conn)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode = WAL")
+        # NORMAL is durable across application crashes in WAL mode; only a power cut can
+        # lose the last transactions, never corrupt the file (sqlite.org/pragma.html).
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        if migrate:
+            apply_migrations(db)
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"{path}: cannot open the database: {exc}") from None
+    except OSError as exc:
+        raise StorageError(f"{path}: {exc.strerror or exc}") from None
+    return db
+
+
+@contextmanager
+def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """A write transaction that takes the write lock before its first read."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    else:
+        db.commit()
+
+
+# --- schema -------------------------------------------------------------------------------
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE sources (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            url TEXT,
+            enabled INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            canonical_url TEXT NOT NULL UNIQUE,
+            url TEXT NOT NULL,            -- final URL as fetched
+            first_url TEXT,               -- the URL asked for, when a redirect led elsewhere
+            source_id TEXT,               -- NULL for pages fetched by URL outside any source
+            title TEXT,
+            author TEXT,
+            published TEXT NOT NULL,      -- UTC ISO 8601
+            published_from TEXT NOT NULL, -- page | feed | fetched
+            language TEXT,
+            text TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            fetched_at TEXT NOT NULL
+        );
+        CREATE INDEX articles_published ON articles (published);
+        CREATE INDEX articles_source ON articles (source_id);
+        CREATE TABLE article_links (
+            article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('paper', 'article', 'code', 'other')),
+            label TEXT,
+            PRIMARY KEY (article_id, url)
+        );
+        CREATE TABLE issues (
+            id INTEGER PRIMARY KEY,
+            date TEXT NOT NULL UNIQUE,    -- the issue day in the configured time zone
+            title TEXT NOT NULL,
+            headline TEXT NOT NULL,
+            section TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('draft', 'published')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            published_at TEXT
+        );
+        CREATE TABLE issue_items (
+            issue_id INTEGER NOT NULL REFERENCES issues (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            article_id INTEGER REFERENCES articles (id) ON DELETE SET NULL,
+            url TEXT NOT NULL,
+            canonical_url TEXT NOT NULL,
+            title TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            links TEXT NOT NULL DEFAULT '[]', -- JSON [{"role", "url"}] as they stand in the issue
+            PRIMARY KEY (issue_id, position)
+        );
+        CREATE INDEX issue_items_canonical ON issue_items (canonical_url);
+        CREATE INDEX issue_items_article ON issue_items (article_id);
+        CREATE TABLE crawl_runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            command TEXT NOT NULL,
+            sources TEXT NOT NULL DEFAULT '[]',
+            counts TEXT NOT NULL DEFAULT '{}',
+            status TEXT NOT NULL CHECK (status IN ('running', 'ok', 'partial', 'failed')),
+            error TEXT
+        );
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            acquired_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        );
+        """
+    )
+    # Trigram FTS: the default tokenizer does not segment Chinese, so a search for a
+    # Chinese word found almost nothing. Trigrams match any substring of three or more
+    # characters; pipelines.search falls back to LIKE for one- and two-character terms.
+    db["articles"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True,
+                              tokenize="trigram")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def apply_migrations(db: sqlite_utils.Database) -> None:
+    """Bring the schema to the newest version, one migration per transaction."""
+    while True:
+        with immediate(db):
+            version = schema_version(db)
+            if version > len(MIGRATIONS):
+                raise StorageError(
+                    f"database schema version {version} is newer than this aibrief "
+                    f"knows ({len(MIGRATIONS)}); upgrade aibrief")
+            if version == len(MIGRATIONS):
+                return
+            logger.info("migrating database schema to version %d", version + 1)
+            MIGRATIONS[version](db)
+            db.execute(f"PRAGMA user_version = {version + 1}")

@@ -1,0 +1,86 @@
+"""Issues out of the archive: Markdown in the reference layout, and JSON.
+
+The reference layout is the digest as RT-Thread publishes it: the section line, the
+issue title, then per item its number and title, ``原文:`` and the URL, ``論文地址:`` /
+``文章鏈接:`` / ``項目地址:`` and their URLs where the article cites them, and the summary.
+The Markdown adds blank lines so that every one of those lines renders as written, and
+starts with the headline. Rendering reads only the issue, so the same archive gives the
+same bytes; files are written whole (a temporary file, then a rename).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from pipelines.issues import Issue
+
+# The line that introduces each cited URL, by role, as the reference issue words them.
+LINK_LABELS = {"source": "原文", "paper": "論文地址", "article": "文章鏈接", "code": "項目地址"}
+# Line starts that Markdown would read as a heading, list, rule or code fence.
+LINE_START = re.compile(r"^(#|[-+*](\s|$)|\d+[.)]|=+\s*$|`{3}|~{3})")
+_ENTITY_LIKE = re.compile(r"&(?=(lt|gt|amp);)")
+
+
+def md_escape(text: str) -> str:
+    """Crawled text as inert Markdown: no HTML, no link syntax, no accidental headings or
+    lists. :func:`pipelines.importer.md_unescape` is its exact inverse."""
+    guard = bool(LINE_START.match(text))
+    text = _ENTITY_LIKE.sub("&amp;", text)
+    text = text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    text = text.replace("<", "&lt;").replace(">", "&gt;")
+    return "\\" + text if guard else text
+
+
+def render_markdown(issue: Issue) -> str:
+    lines: list[str] = [f"# {md_escape(issue.headline)}", "", md_escape(issue.section), "",
+                        md_escape(issue.title), ""]
+    for item in issue.items:
+        lines += [f"{item.position}. {md_escape(item.title)}", ""]
+        cited = [("source", item.url)] + [(link["role"], link["url"]) for link in item.links]
+        for role, url in cited:
+            if role in LINK_LABELS and url.startswith(("http://", "https://")):
+                lines += [f"{LINK_LABELS[role]}:", _md_url(url), ""]
+        for paragraph in item.summary.splitlines():
+            if paragraph.strip():
+                lines += [md_escape(paragraph.strip()), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _md_url(url: str) -> str:
+    # A bare URL autolinks; angle brackets and spaces would end it early or open HTML.
+    return url.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
+
+
+def render_json(issue: Issue) -> str:
+    data = {
+        "date": issue.date.isoformat(),
+        "title": issue.title,
+        "headline": issue.headline,
+        "status": issue.status,
+        "section": issue.section,
+        "items": [{"position": item.position, "title": item.title, "url": item.url,
+                   "links": [{"role": link["role"], "url": link["url"]} for link in item.links],
+                   "summary": item.summary} for item in issue.items],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def write_whole(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` so that ``path`` is always either the old file or the new one."""
+    path = Path(path)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise

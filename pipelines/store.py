@@ -1,0 +1,161 @@
+"""Storing articles: one row per canonical URL, with its cited links, in one transaction.
+
+The crawl process holds one writer connection (:class:`Archive`), shared by the stages
+that read the archive (the canonical stage's "stored already?") and this one.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import sqlite_utils
+from scrapy.exceptions import DropItem
+
+from pipelines.db import connect, immediate, iso, utcnow
+from pipelines.links import Link
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ArticleRecord:
+    """An article as the archive keeps it."""
+
+    canonical_url: str
+    url: str
+    source_id: str | None
+    text: str
+    summary: str
+    published: datetime
+    published_from: str  # page | feed | fetched: where the date came from
+    fetched_at: datetime
+    first_url: str | None = None
+    title: str | None = None
+    author: str | None = None
+    language: str | None = None
+    links: list[Link] = field(default_factory=list)
+
+
+def store_article(db: sqlite_utils.Database, record: ArticleRecord) -> int | None:
+    """Insert the article; None if its canonical URL is stored already (nothing changes)."""
+    with immediate(db):
+        if db.execute("SELECT 1 FROM articles WHERE canonical_url = ?", [record.canonical_url]).fetchone():
+            return None
+        cursor = db.execute(
+            "INSERT INTO articles (canonical_url, url, first_url, source_id, title, author, published,"
+            " published_from, language, text, summary, fetched_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [record.canonical_url, record.url, record.first_url, record.source_id, record.title,
+             record.author, iso(record.published), record.published_from, record.language,
+             record.text, record.summary, iso(record.fetched_at)])
+        article_id = cursor.lastrowid
+        for link in record.links:
+            db.execute("INSERT OR IGNORE INTO article_links (article_id, url, role, label) VALUES (?, ?, ?, ?)",
+                       [article_id, link.url, link.role, link.label or None])
+        # An issue imported or built before this page was fetched cites it by URL.
+        db.execute("UPDATE issue_items SET article_id = ? WHERE canonical_url = ? AND article_id IS NULL",
+                   [article_id, record.canonical_url])
+    return article_id
+
+
+def sync_sources(db: sqlite_utils.Database, config) -> None:
+    """Make the sources table say what the configuration says (sources are never deleted:
+    articles keep naming the source they came from)."""
+    now = iso(utcnow())
+    with immediate(db):
+        for source in config.sources:
+            db.execute(
+                "INSERT INTO sources (id, kind, name, url, enabled, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name,"
+                " url = excluded.url, enabled = excluded.enabled, updated_at = excluded.updated_at",
+                [source.id, source.kind, source.name, source.feed_url(config.crawl.rsshub) or source.route,
+                 int(source.enabled), now])
+
+
+def stored_canonical_urls(db: sqlite_utils.Database, urls: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(urls), 500):
+        chunk = urls[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(row[0] for row in db.execute(
+            f"SELECT canonical_url FROM articles WHERE canonical_url IN ({marks})", chunk))
+    return found
+
+
+class Archive:
+    """The crawl process's one connection to the archive."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = connect(path)
+
+    @classmethod
+    def for_crawler(cls, crawler) -> Archive:
+        archive = getattr(crawler, "_aibrief_archive", None)
+        if archive is None:
+            from crawler.config import config_for_crawler
+
+            archive = cls(config_for_crawler(crawler).database)
+            crawler._aibrief_archive = archive
+        return archive
+
+    def has_article(self, canonical_url: str) -> bool:
+        return bool(stored_canonical_urls(self.db, [canonical_url]))
+
+
+def article_record(item) -> ArticleRecord:
+    """The record for a page that went through the extract and enrich stages.
+
+    The date is the page's own when it gives one, else the feed's, else the fetch time,
+    and the record says which.
+    """
+    article = item.article
+    if article.published is not None:
+        published, origin = article.published, "page"
+    elif item.hints.get("published") is not None:
+        published, origin = item.hints["published"], "feed"
+    else:
+        published, origin = item.fetched_at, "fetched"
+    return ArticleRecord(
+        canonical_url=item.canonical_url,
+        url=item.final_url,
+        first_url=item.url if item.url != item.final_url else None,
+        source_id=item.source_id,
+        title=article.title or item.hints.get("title"),
+        author=article.author or item.hints.get("author"),
+        published=published,
+        published_from=origin,
+        language=article.language,
+        text=article.text,
+        summary=item.summary or "",
+        fetched_at=item.fetched_at,
+        links=article.links,
+    )
+
+
+class StorePipeline:
+    """Writes each new article to the archive and counts what happened."""
+
+    def __init__(self, crawler) -> None:
+        self.stats = crawler.stats
+        self.archive = Archive.for_crawler(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        record = article_record(item)
+        article_id = store_article(self.archive.db, record)
+        if article_id is None:
+            self.stats.inc_value("aibrief/dropped/known")
+            raise DropItem(f"already stored: {record.canonical_url}", log_level="DEBUG")
+        self.stats.inc_value("aibrief/stored")
+        if item.source_id:
+            self.stats.inc_value(f"aibrief/source/{item.source_id}/stored")
+        logger.info("stored %s (%s, date from %s)", record.url, record.title, record.published_from)
+        return item
+
+    def close_spider(self):
+        self.archive.db.close()

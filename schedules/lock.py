@@ -1,0 +1,95 @@
+"""One run at a time: a lease in the database shared by every command that crawls.
+
+The lease names its holder (command, pid, host) and expires unless renewed; a second
+comer exits at once with a message naming the holder. A lease left by a killed process
+is taken over when it expires, or at once when its pid is gone from this host.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from pipelines.db import connect, immediate, iso, utcnow
+
+# Renewed every RENEW_SECONDS while working; a holder silent for LEASE_SECONDS is gone.
+LEASE_SECONDS = 300
+RENEW_SECONDS = 60
+
+
+class LockHeld(Exception):
+    """Another run holds the lock; the message is one line naming it."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Lease:
+    def __init__(self, db_path, name: str, holder: str) -> None:
+        self.db: sqlite_utils.Database = connect(db_path)
+        self.name = name
+        self.holder = holder
+        self.token = uuid.uuid4().hex
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.renewed = utcnow()
+
+    def acquire(self) -> Lease:
+        now = utcnow()
+        with immediate(self.db):
+            row = self.db.execute("SELECT holder, pid, host, acquired_at, expires_at FROM leases WHERE name = ?",
+                                  [self.name]).fetchone()
+            if row is not None:
+                holder, pid, host, acquired, expires = row
+                stale = datetime.fromisoformat(expires) <= now or (host == self.host and not _alive(pid))
+                if not stale:
+                    raise LockHeld(f"another run holds the lock: {holder.split(':', 1)[0]} "
+                                   f"(pid {pid} on {host}, since {acquired}); not starting")
+            self.db.execute(
+                "INSERT OR REPLACE INTO leases (name, holder, pid, host, acquired_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [self.name, f"{self.holder}:{self.token}", self.pid, self.host, iso(now),
+                 iso(now + timedelta(seconds=LEASE_SECONDS))])
+        self.renewed = now
+        return self
+
+    def renew(self, force: bool = False) -> None:
+        now = utcnow()
+        if not force and (now - self.renewed).total_seconds() < RENEW_SECONDS:
+            return
+        with immediate(self.db):
+            self.db.execute("UPDATE leases SET expires_at = ? WHERE name = ? AND holder = ?",
+                            [iso(now + timedelta(seconds=LEASE_SECONDS)), self.name,
+                             f"{self.holder}:{self.token}"])
+        self.renewed = now
+
+    def release(self) -> None:
+        with immediate(self.db):
+            self.db.execute("DELETE FROM leases WHERE name = ? AND holder = ?",
+                            [self.name, f"{self.holder}:{self.token}"])
+        self.db.close()
+
+    def __enter__(self) -> Lease:
+        try:
+            return self.acquire()
+        except BaseException:
+            self.db.close()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def run_lock(db_path, holder: str) -> Lease:
+    """The lease every crawling command takes: ``with run_lock(path, "aibrief run"):``."""
+    return Lease(db_path, "run", holder)

@@ -94,11 +94,13 @@ def _plausible(moment: datetime | None, now: datetime) -> datetime | None:
     return moment
 
 
-def parse_date(text: str | None, tz: tzinfo, now: datetime | None = None) -> datetime | None:
+def parse_date(text: str | None, tz: tzinfo, now: datetime | None = None, *,
+               with_year: bool = False) -> datetime | None:
     """The first date (with its time, if written) found in ``text``, aware, or None.
 
     ``tz`` is the zone for naive times; ``now`` (aware) anchors relative words and dates
-    written without a year.
+    written without a year. ``with_year`` accepts only dates that spell out their year,
+    for scanning running text, where "3天前" or "10月14日" may be about anything.
     """
     if not text:
         return None
@@ -134,6 +136,8 @@ def parse_date(text: str | None, tz: tzinfo, now: datetime | None = None) -> dat
         if match and match["mon"].lower() in _MONTHS:
             return _plausible(_build(int(match["y"]), _MONTHS[match["mon"].lower()], int(match["d"]),
                                      match, tz), now)
+    if with_year:
+        return None
     match = _MONTH_DAY.search(text)
     if match:
         # No year written: the latest such day that is not in the future.

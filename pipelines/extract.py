@@ -49,6 +49,9 @@ DATE_LABEL = re.compile(r"(发布时间|發布時間|发表时间|发表于|發�
 AUTHOR_LABEL = re.compile(r"(?:作者|文|撰文|记者|記者|By)\s*[：:｜|]\s*(?P<name>[^\s|｜,，/]{2,20})")
 # WeChat pages carry their publish time only in script: ``var ct = "1665709920"``.
 SCRIPT_TIMESTAMP = re.compile(r"""\b(?:var\s+ct|create_time|"publishTime"|publish_time)\s*[=:]\s*["']?(\d{10,13})""")
+# How far past the headline the date line is looked for, in characters of page text: room
+# for a source name, an author and a "print this page" link (measured on the zh-pages corpus).
+DATE_WINDOW = 200
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\((?:https?|ftp|mailto)[^)\s]*\)")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -91,7 +94,7 @@ def extract_article(body: bytes, url: str | None = None, *, content_type: str | 
     return Article(
         title=_clean(title),
         author=_author(tree, text) or _clean(doc.author),
-        published=_published(tree, html, tz, now),
+        published=_published(tree, html, title, tz, now),
         language=_language(tree, text),
         text=text,
         links=cited_links(anchors, text, url),
@@ -177,7 +180,7 @@ def _author(tree, text: str) -> str | None:
     return value
 
 
-def _published(tree, html: str, tz: tzinfo, now: datetime) -> datetime | None:
+def _published(tree, html: str, title: str | None, tz: tzinfo, now: datetime) -> datetime | None:
     """The page's own publication instant, or None: never a date read from a cited link."""
     candidates: list[str] = []
     meta = _meta(tree, DATE_META)
@@ -197,6 +200,15 @@ def _published(tree, html: str, tz: tzinfo, now: datetime) -> datetime | None:
         moment = parse_date(element.get("datetime"), tz, now)
         if moment:
             return moment
+    # News pages print the date line right under the headline: the first full date there.
+    text = " ".join(" ".join(tree.xpath("//body//text()[not(ancestor::script)][not(ancestor::style)]")).split())
+    start = _headline_position(text, title)
+    if start is not None:
+        near = text[start:start + DATE_WINDOW]
+        label = DATE_LABEL.search(near)
+        moment = (label and parse_date(label["rest"], tz, now)) or parse_date(near, tz, now, with_year=True)
+        if moment:
+            return moment
     for element in tree.xpath("//time|//*[@class or @id]"):
         if element.tag != "time" and not DATE_CLASS.search(f"{element.get('class', '')} {element.get('id', '')}"):
             continue
@@ -205,10 +217,19 @@ def _published(tree, html: str, tz: tzinfo, now: datetime) -> datetime | None:
             moment = parse_date(words, tz, now)
             if moment:
                 return moment
-    body_text = " ".join(" ".join(tree.xpath("//body//text()[not(ancestor::script)]")).split())
-    match = DATE_LABEL.search(body_text)
-    if match:
-        return parse_date(match["rest"], tz, now)
+    label = DATE_LABEL.search(text)
+    return parse_date(label["rest"], tz, now) if label else None
+
+
+def _headline_position(text: str, title: str | None) -> int | None:
+    """Where the headline ends in the page text (its last mention, past the <title> and
+    breadcrumbs), or None."""
+    if not title:
+        return None
+    for probe in (title, title[:12]):
+        at = text.rfind(probe, 0, len(text) // 2 + len(probe))
+        if at >= 0:
+            return at + len(probe)
     return None
 
 

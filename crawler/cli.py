@@ -208,7 +208,8 @@ def run(app: App):
 
 
 @cli.command()
-@click.option("--db", "demo_db", metavar="PATH", help=f"Database for the demo (default: ./{DEMO_DB}).")
+@click.option("--db", "demo_db", metavar="PATH",
+              help=f"Database for the demo (default: ./{DEMO_DB}; never the main archive).")
 @click.pass_obj
 @handled
 def demo(app: App, demo_db):
@@ -231,7 +232,9 @@ def demo(app: App, demo_db):
     with ExitStack() as stack:
         sites = stack.enter_context(resources.as_file(resources.files("crawler") / "demo" / "sites"))
         demo_config = stack.enter_context(resources.as_file(resources.files("crawler") / "demo" / "demo.toml"))
-        config = load_config(demo_config, demo_db or app.db_path or Path.cwd() / DEMO_DB)
+        # Never the archive named by --db or AIBRIEF_DB: the demo must not mix its sample
+        # articles into a real archive.
+        config = load_config(demo_config, demo_db or Path.cwd() / DEMO_DB)
         server = serve_in_thread([sites])
         stack.callback(server.shutdown)
         proxy = f"http://127.0.0.1:{server.server_address[1]}"

@@ -1,6 +1,7 @@
 """Records each crawl process's counts in its crawl run row.
 
-Counts are the crawl's ``aibrief/...`` stats, without the prefix. Under the ``aibrief``
+Counts are the crawl's ``aibrief/...`` stats, without the prefix, written through the
+crawl's one archive connection. Under the ``aibrief``
 command the run row exists already (``AIBRIEF_RUN_ID``) and the command closes it; a
 ``scrapy crawl`` run by hand opens and closes a row of its own.
 """
@@ -11,8 +12,7 @@ import logging
 from scrapy import signals
 
 from crawler.config import config_for_crawler
-from pipelines.db import connect
-from pipelines.store import sync_sources
+from pipelines.store import Archive, sync_sources
 from schedules import runs
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class RunRecorder:
 
     def spider_opened(self, spider) -> None:
         config = config_for_crawler(self.crawler)
-        self.db = connect(config.database)
+        self.db = Archive.for_crawler(self.crawler).db
         sync_sources(self.db, config)
         if self.owns_run:
             self.run_id = runs.start_run(self.db, f"scrapy crawl {spider.name}", [])
@@ -54,4 +54,5 @@ class RunRecorder:
             status = runs.run_status(counts, sources, clean_exit=reason == "finished")
             runs.finish_run(self.db, self.run_id, status, None if reason == "finished" else reason,
                             sources=sources)
+        # The last user of the crawl's archive connection (pipelines close before this signal).
         self.db.close()

@@ -156,6 +156,3 @@ class StorePipeline:
             self.stats.inc_value(f"aibrief/source/{item.source_id}/stored")
         logger.info("stored %s (%s, date from %s)", record.url, record.title, record.published_from)
         return item
-
-    def close_spider(self):
-        self.archive.db.close()

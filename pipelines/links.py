@@ -20,7 +20,7 @@ PAPER_HOSTS = ("openreview.net", "aclanthology.org", "www.aclweb.org", "proceedi
                "ieeexplore.ieee.org", "www.semanticscholar.org", "paperswithcode.com")
 CODE_HOSTS = ("github.com", "gitlab.com", "gitee.com")
 # A label just before a URL saying "this is the post the item is about".
-ARTICLE_LABEL = re.compile(r"(文章链接|文章鏈接|原文链接|原文鏈接|原文地址|博客|blog|官方|官网|官網|新闻稿|press release)",
+ARTICLE_LABEL = re.compile(r"(文章链接|文章鏈接|原文链接|原文鏈接|原文地址|阅读原文|閱讀原文|博客|blog|官方|官网|官網|新闻稿|press release)",
                            re.IGNORECASE)
 TEXT_URL = re.compile(r"https?://[^\s<>\"'，。；、）】」》]+", re.IGNORECASE)
 # Repository pages, not a user's profile or GitHub's own pages.

@@ -1,0 +1,15 @@
+"""Placeholder: the kr36 adapter is being written; until then it matches no page."""
+from __future__ import annotations
+
+from pipelines.sites import Page, SiteFields
+
+NAME = "kr36"
+HOSTS: tuple[str, ...] = ()
+
+
+def matches(page: Page) -> bool:
+    return False
+
+
+def extract(page: Page) -> SiteFields:
+    return SiteFields()

@@ -101,7 +101,7 @@ def _v1(db: sqlite_utils.Database) -> None:
             title TEXT,
             author TEXT,
             published TEXT NOT NULL,      -- UTC ISO 8601
-            published_from TEXT NOT NULL, -- page | feed | fetched
+            published_from TEXT NOT NULL, -- adapter | page | feed | fetched
             language TEXT,
             text TEXT NOT NULL,
             summary TEXT NOT NULL,
@@ -167,7 +167,18 @@ def _v1(db: sqlite_utils.Database) -> None:
                               tokenize="trigram")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """Extraction keeps the names in a byline, the images and which site adapter read the page."""
+    db.executescript(
+        """
+        ALTER TABLE articles ADD COLUMN authors TEXT NOT NULL DEFAULT '[]';  -- JSON list of names
+        ALTER TABLE articles ADD COLUMN images TEXT NOT NULL DEFAULT '[]';   -- JSON list of URLs
+        ALTER TABLE articles ADD COLUMN site TEXT;                           -- the adapter, if any
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

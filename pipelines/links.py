@@ -26,6 +26,12 @@ TEXT_URL = re.compile(r"https?://[^\s<>\"'，。；、）】」》]+", re.IGNORE
 # Repository pages, not a user's profile or GitHub's own pages.
 _REPO_PATH = re.compile(r"^/(?!features|topics|about|pricing|login|orgs|settings|marketplace|sponsors)"
                         r"[\w.-]+/[\w.-]+/?")
+# Share buttons, ad and tracking redirects: links on every page, cited by none.
+NOT_CITED = re.compile(r"^https?://(?:[^/]*\.)?(?:service\.weibo\.com/share|connect\.qq\.com|sns\.qzone\.qq\.com|"
+                       r"facebook\.com/sharer|twitter\.com/(?:intent|share)|x\.com/intent|linkedin\.com/share|"
+                       r"addthis\.com|sharethis\.com|doubleclick\.net|googleadservices\.com|googlesyndication\.com|"
+                       r"pos\.baidu\.com|cpro\.baidu\.com|e\.so\.com|mail\.qq\.com/cgi-bin/qm_share|"
+                       r"res\.wx\.qq\.com|mp\.weixin\.qq\.com/mp/(?:profile_ext|qrcode|homepage))", re.IGNORECASE)
 _LABEL_WINDOW = 24  # characters before a URL read as its label: "论文地址：" and a little more
 
 
@@ -69,7 +75,7 @@ def cited_links(anchors: list[tuple[str, str]], text: str, page_url: str | None)
     page = (page_url or "").split("#")[0]
 
     def add(url: str | None, label: str) -> None:
-        if not url or url.split("#")[0] == page:
+        if not url or url.split("#")[0] == page or NOT_CITED.match(url):
             return
         label = " ".join(label.split())[-_LABEL_WINDOW:]
         role = link_role(url, label)

@@ -5,6 +5,7 @@ that read the archive (the canonical stage's "stored already?") and this one.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +14,7 @@ from pathlib import Path
 import sqlite_utils
 from scrapy.exceptions import DropItem
 
+from pipelines.canonical import canonical_url
 from pipelines.db import connect, immediate, iso, utcnow
 from pipelines.links import Link
 
@@ -29,13 +31,16 @@ class ArticleRecord:
     text: str
     summary: str
     published: datetime
-    published_from: str  # page | feed | fetched: where the date came from
+    published_from: str  # adapter | page | feed | fetched: where the date came from
     fetched_at: datetime
     first_url: str | None = None
     title: str | None = None
     author: str | None = None
+    authors: list[str] = field(default_factory=list)
     language: str | None = None
     links: list[Link] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    site: str | None = None
 
 
 def store_article(db: sqlite_utils.Database, record: ArticleRecord) -> int | None:
@@ -44,12 +49,13 @@ def store_article(db: sqlite_utils.Database, record: ArticleRecord) -> int | Non
         if db.execute("SELECT 1 FROM articles WHERE canonical_url = ?", [record.canonical_url]).fetchone():
             return None
         cursor = db.execute(
-            "INSERT INTO articles (canonical_url, url, first_url, source_id, title, author, published,"
-            " published_from, language, text, summary, fetched_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO articles (canonical_url, url, first_url, source_id, title, author, authors,"
+            " published, published_from, language, text, summary, fetched_at, images, site)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [record.canonical_url, record.url, record.first_url, record.source_id, record.title,
-             record.author, iso(record.published), record.published_from, record.language,
-             record.text, record.summary, iso(record.fetched_at)])
+             record.author, json.dumps(record.authors, ensure_ascii=False), iso(record.published),
+             record.published_from, record.language, record.text, record.summary,
+             iso(record.fetched_at), json.dumps(record.images), record.site])
         article_id = cursor.lastrowid
         for link in record.links:
             db.execute("INSERT OR IGNORE INTO article_links (article_id, url, role, label) VALUES (?, ?, ?, ?)",
@@ -112,7 +118,7 @@ def article_record(item) -> ArticleRecord:
     """
     article = item.article
     if article.published is not None:
-        published, origin = article.published, "page"
+        published, origin = article.published, article.published_from or "page"
     elif item.hints.get("published") is not None:
         published, origin = item.hints["published"], "feed"
     else:
@@ -124,6 +130,7 @@ def article_record(item) -> ArticleRecord:
         source_id=item.source_id,
         title=article.title or item.hints.get("title"),
         author=article.author or item.hints.get("author"),
+        authors=article.authors or ([item.hints["author"]] if item.hints.get("author") else []),
         published=published,
         published_from=origin,
         language=article.language,
@@ -131,6 +138,8 @@ def article_record(item) -> ArticleRecord:
         summary=item.summary or "",
         fetched_at=item.fetched_at,
         links=article.links,
+        images=article.images,
+        site=article.site,
     )
 
 
@@ -146,6 +155,14 @@ class StorePipeline:
         return cls(crawler)
 
     def process_item(self, item):
+        declared = item.article.canonical_url
+        if declared:
+            # The page named its own address (WeChat's __biz/mid/idx/sn form, rel=canonical):
+            # that is its identity, however the link to it was written.
+            try:
+                item.canonical_url = canonical_url(declared)
+            except ValueError:
+                pass
         record = article_record(item)
         article_id = store_article(self.archive.db, record)
         if article_id is None:

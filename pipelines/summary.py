@@ -17,7 +17,7 @@ _URL_LINE = re.compile(r"^[^\s]{0,16}\s*[:：]?\s*https?://\S+$")
 # Bylines, account plugs and section headings: lines an editor never puts in a summary.
 _BYLINE = re.compile(r"^(文|编辑|編輯|作者|来源|來源|记者|記者|撰文|编译|編譯|责编|責編|审校|出品|编者按|編者按)\s*[｜|:：丨]"
                      r"|发自|發自|公众号|公眾號|^\S{0,12}(报道|報道|编译|編譯|出品)$")
-_ENDS_SENTENCE = tuple("。！？!?.…”\"」』）)")
+_ENDS_SENTENCE = tuple("。！？!?.…")
 HEADING_CHARS = 25  # shorter unterminated lines read as headings, captions or bylines
 _CLAUSE = re.compile(r"(?<=[，,；;：:、])")
 # Latin text carries about a third of the information per character of Chinese; an
@@ -79,8 +79,9 @@ def lead_summary(text: str, limit: int = 300, title: str | None = None) -> str:
 
 
 def _is_boilerplate(paragraph: str) -> bool:
+    bare = paragraph.rstrip("”\"」』’)）")
     return bool(_BYLINE.search(paragraph)) or (
-        len(paragraph) < HEADING_CHARS and not paragraph.endswith(_ENDS_SENTENCE))
+        len(paragraph) < HEADING_CHARS and not bare.endswith(_ENDS_SENTENCE))
 
 
 def _join(parts: list[str]) -> str:

@@ -27,7 +27,8 @@ def test_feed_crawl_stores_every_article_once_with_its_metadata(site, db_path):
     (wechat,) = rows(db_path, "SELECT title, author, published, published_from, url FROM articles"
                               " WHERE url LIKE '%Xq3vK8mZr2TfLp9aWd-4Nb'")
     assert wechat[0] == "4比特也能跑得准：新研究让视觉Transformer在手机NPU上提速3倍"
-    assert wechat[2:4] == ("2022-10-14T01:12:00+00:00", "page")  # var ct = 1665709920
+    assert wechat[1] == "机器之心"  # the account, read by the WeChat adapter
+    assert wechat[2:4] == ("2022-10-14T01:12:00+00:00", "adapter")  # var ct = 1665709920
     # The GBK page with no charset anywhere comes out as Chinese, not mojibake.
     (gbk,) = rows(db_path, "SELECT title, author, text FROM articles WHERE url LIKE '%20221014A00Q4500.html'")
     assert gbk[0] == "北辰汽车与智核半导体成立自动驾驶合资公司 首款计算平台计划2024年量产"
@@ -38,9 +39,13 @@ def test_feed_crawl_stores_every_article_once_with_its_metadata(site, db_path):
     assert links["http://research.demo.test/2022/10/int8-actors-for-faster-rl.html"] == "article"
     assert links["https://github.com/example-org/tiny-npu-runtime"] == "code"
 
+    assert rows(db_path, "SELECT count(*) FROM articles WHERE text LIKE '%�%'") == [(0,)]
+    sites = dict(rows(db_path, "SELECT site, count(*) FROM articles GROUP BY site"))
+    assert sites == {"wechat": 5, "kr36": 2, "arxiv": 2, "googleblog": 2, "zaker": 1, None: 1}
     run = last_run(db_path)
     assert run["status"] == "ok"
     assert run["counts"]["stored"] == DEMO_ARTICLES
+    assert run["counts"]["adapter/wechat"] == 5
     assert run["counts"]["skipped/ignored"] == 1  # the page robots.txt disallows
     assert run["counts"]["feed/ok"] == 6
     assert sorted(run["sources"]) == sorted(s for s in (
@@ -206,3 +211,16 @@ def test_sample_sites_are_whole():
         for entry in parsed.entries:
             path = entry.link.removeprefix("http://").replace("?", "@")
             assert (DEMO_SITES / path).is_file(), entry.link
+
+
+def test_pages_that_are_no_articles_are_counted_with_their_reason(site, db_path, config_file):
+    """Scenario 7: a captcha page, a soft 404 and a listing at article URLs store nothing,
+    and the run says why."""
+    config = config_file('[[sources]]\nid = "odd"\nurl = "http://feeds.fixture.test/not-articles.xml"\n')
+    assert scrapy_crawl("feed", config=config, db=db_path, site=site).returncode == 0
+    assert rows(db_path, "SELECT count(*) FROM articles") == [(0,)]
+    counts = last_run(db_path)["counts"]
+    assert counts["dropped/not_article"] == 3
+    assert counts["not_article/captcha or verification page"] == 1
+    assert counts["not_article/soft 404"] == 1
+    assert counts["not_article/listing page"] == 1

@@ -38,7 +38,7 @@ PAGES = [
      "2022-10-14T00:30:00+00:00", {}),
     ("arxiv.demo.test/abs/2210.01234", "http://arxiv.demo.test/abs/2210.01234",
      "MixQ-MCU: Hardware-Aware Mixed-Precision Quantization for Deep Neural Networks on Microcontrollers",
-     None, "2022-10-12T04:00:00+00:00", {}, "America/New_York"),
+     None, "2022-10-12T14:23:51+00:00", {}, "America/New_York"),
     ("research.demo.test/2022/10/int8-actors-for-faster-rl.html",
      "http://research.demo.test/2022/10/int8-actors-for-faster-rl.html",
      "Int8 Actors: Faster Distributed Reinforcement Learning with Quantized Policies", None,
@@ -126,3 +126,98 @@ def test_no_date_that_is_a_silent_january_first_on_the_shared_corpus():
             if not (meta.get("published") or "").endswith("-01-01"):
                 wrong.append(meta_path.stem)
     assert not wrong
+
+
+def news_page(title: str, date_line: str = "", body: str | None = None, extra: str = "", head: str = "") -> str:
+    body = body or ("<p>某芯片公司今日发布了一款面向端侧推理的神经网络处理器，采用七纳米工艺，算力达到每秒十六万亿次运算，"
+                    "功耗仅为三瓦。该芯片支持八位和四位量化模型，并提供完整的编译工具链。</p>"
+                    "<p>公司表示，新芯片将首先用于智能摄像头和车载前装市场，明年一季度量产。业内人士认为，端侧推理芯片的"
+                    "竞争将进一步加剧，价格也会随之下降，开发者的选择会越来越多。</p>")
+    return (f"<html><head><title>{title}_测试新闻网</title>{head}</head><body><div class='nav'><a href='/'>首页</a>"
+            f"<a href='/tech'>科技</a></div><h1>{title}</h1><div class='info'>{date_line}</div>"
+            f"<div class='article'>{body}</div>{extra}<div class='footer'>关于我们 | 联系方式</div></body></html>")
+
+
+@pytest.mark.parametrize("encoding, header", [
+    ("big5", None), ("gb18030", None), ("gbk", "text/html; charset=iso-8859-1"),
+    ("gbk", "text/html; charset=utf-8"), ("big5", "text/html; charset=gbk"),
+])
+def test_legacy_chinese_encodings_with_missing_or_lying_charsets(encoding, header):
+    """Scenarios 10-11: GBK, GB18030 and Big5 with no charset or a wrong one."""
+    title = "國產推理晶片完成適配" if encoding == "big5" else "国产推理芯片完成适配𠀀" if encoding == "gb18030" else "国产推理芯片完成适配"
+    html = news_page(title)
+    if encoding == "big5":
+        html = html.replace("某芯片公司今日发布了一款面向端侧推理的神经网络处理器", "某晶片公司今日發布了一款面向端側推理的神經網路處理器")
+        html = html.replace("首页", "首頁").replace("科技", "科技")
+    body = html.encode(encoding, errors="ignore")
+    article = extract_article(body, "http://news.test/a/1.html", content_type=header, now=NOW)
+    assert article is not None
+    assert article.title == title.replace("𠀀", "𠀀")
+    assert not any(marker in article.text + article.title for marker in ("\ufffd", "锟斤拷", "Ã", "â€"))
+    assert ("端側推理" if encoding == "big5" else "端侧推理") in article.text
+
+
+@pytest.mark.parametrize("date_line, expected", [
+    ("发布时间：2022年10月14日", "2022-10-14T00:00:00+08:00"),
+    ("<time>2022年01月05日</time>", "2022-01-05T00:00:00+08:00"),
+    ("10月14日 10:30", "2022-10-14T10:30:00+08:00"),
+    ("二〇二二年十月十四日", "2022-10-14T00:00:00+08:00"),
+    ("2022年10月14日 08:30 来源：新锐汽车", "2022-10-14T08:30:00+08:00"),
+    ("", None),
+])
+def test_chinese_dates_in_pages(date_line, expected):
+    """Scenario 12: the right date or none, never 2022-01-01 from 2022年10月14日."""
+    article = extract_article(news_page("端侧芯片发布", date_line).encode(), "http://news.test/a/2.html", now=NOW)
+    assert article.published == (datetime.fromisoformat(expected) if expected else None)
+    assert article.published_from == ("page" if expected else None)
+
+
+def test_a_date_in_a_cited_link_is_not_the_pages_date():
+    body = news_page("端侧芯片发布", "", extra="<p>参考：<a href='https://x.test/2021/03/05/old.html'>"
+                                            "https://x.test/2021/03/05/old.html</a></p>")
+    assert extract_article(body.encode(), "http://news.test/a/3.html", now=NOW).published is None
+
+
+@pytest.mark.parametrize("html, reason", [
+    (news_page("安全验证", body="<p>请输入验证码以继续访问。</p><img src='/captcha.png'>"), "captcha or verification page"),
+    ("<html><head><title>Just a moment...</title></head><body><h1>Checking your browser before accessing</h1>"
+     "<p>This process is automatic. Your browser will redirect to your requested content shortly.</p></body></html>",
+     "captcha or verification page"),
+    (news_page("页面不存在", body="<p>抱歉，您访问的页面不存在或已被删除，请返回首页继续浏览。</p>"), "soft 404"),
+    ("<html><head><title>科技频道</title></head><body>" + "".join(
+        f"<li><a href='/a/{n}.html'>第{n}条新闻标题在这里</a></li>" for n in range(60)) + "</body></html>", "listing page"),
+])
+def test_pages_that_are_not_articles_say_why(html, reason):
+    from pipelines.extract import extract
+
+    result = extract(html.encode(), "http://news.test/x", now=NOW)
+    assert result.article is None and result.reason == reason
+
+
+def test_a_news_flash_is_kept_whole():
+    flash = "36氪获悉，边缘AI芯片公司芯瞰科技完成数亿元B轮融资，本轮由一家产业资本领投，资金将主要用于车规级NPU芯片的量产导入和工具链研发。"
+    article = extract_article(news_page("芯瞰科技完成B轮融资", body=f"<p>{flash}</p>").encode(), "http://news.test/f/1", now=NOW)
+    assert article is not None and flash in article.text
+
+
+def test_share_and_navigation_links_are_not_cited():
+    body = news_page("端侧芯片发布", extra=(
+        "<p>项目地址：<a href='https://github.com/example/npu'>https://github.com/example/npu</a>"
+        " 分享到：<a href='http://service.weibo.com/share/share.php?url=x'>微博</a>"
+        "<a href='https://www.facebook.com/sharer/sharer.php?u=x'>Facebook</a></p>"))
+    links = {link.url: link.role for link in extract_article(body.encode(), "http://news.test/a/4.html", now=NOW).links}
+    assert links == {"https://github.com/example/npu": "code"}
+
+
+def test_bylines_chinese_names_and_several_authors():
+    for line, author, names in [
+        ("来源：新锐汽车 作者：王晓明 评论", "王晓明", ["王晓明"]),
+        ("作者：宋怡 杨志华 我要说说", "宋怡 杨志华", ["宋怡", "杨志华"]),
+        ("文｜沈拓 编辑｜苏航", "沈拓", ["沈拓"]),
+        ("编辑：山石 相关报道", "山石", ["山石"]),
+        ("By Ann Lee and Bo Chen", "Ann Lee and Bo Chen", ["Ann Lee", "Bo Chen"]),
+    ]:
+        article = extract_article(news_page("端侧芯片发布", line).encode(), "http://news.test/a/5.html", now=NOW)
+        assert (article.author, article.authors) == (author, names), line
+    site_meta = news_page("端侧芯片发布", head="<meta name='author' content='www.example.com, 某某日报报业集团'>")
+    assert extract_article(site_meta.encode(), "http://news.test/a/6.html", now=NOW).author is None

@@ -252,14 +252,8 @@ def fragment(html: str) -> etree._Element | None:
         return None
 
 
-AUTHOR_SEPARATORS = re.compile(r"\s*(?:[,，、;；/|｜]|\band\b|\s和\s|&)\s*")
-
-
 def split_authors(text: str | None) -> list[str]:
-    """``张三、李四`` / ``Ann Lee, Bo Chen and Cy Wu`` -> names, order kept, no duplicates."""
-    names: list[str] = []
-    for part in AUTHOR_SEPARATORS.split(text or ""):
-        part = part.strip(" .:：()（）[]【】")
-        if part and part not in names:
-            names.append(part)
-    return names
+    """``张三、李四`` / ``宋怡 杨志华`` / ``Ann Lee, Bo Chen and Cy Wu`` -> names, order kept."""
+    from pipelines.authors import split_names
+
+    return split_names(text or "")

@@ -126,3 +126,17 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
             except UnicodeDecodeError:
                 pass
     return body.decode("gb18030", errors="replace"), "gb18030"
+
+
+def feed_document(body: bytes, content_type: str | None = None) -> bytes | str:
+    """What to hand feedparser: the bytes when they are in the encoding they declare,
+    else text decoded here (a feed declared UTF-8 but written in GBK would otherwise come
+    out as windows-1252 mojibake, its Chinese dates unreadable)."""
+    declared = [c for c in (_codec(name) for name in declared_charsets(body, content_type)) if c]
+    for codec in declared[:1] or ["utf-8"]:
+        try:
+            body.decode(codec)
+            return body
+        except UnicodeDecodeError:
+            break
+    return decode_html(body, content_type)[0]

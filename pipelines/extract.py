@@ -72,8 +72,9 @@ SOFT_404 = ("页面不存在", "页面未找到", "找不到页面", "页面找�
 SHORT_PAGE = 400  # characters of body text below which a notice phrase decides
 MIN_TEXT = 20  # a news flash is 100 characters; fewer than this is a notice, not news
 LISTING_LINKS = 40  # a page this link-heavy with little running text is a listing
-LISTING_LINES = 15  # ... or whose text is at least this many headlines,
-LISTING_LINK_SHARE = 0.5  # making up this much of it
+LISTING_LINES = 15  # ... or whose text is at least this many link titles,
+LISTING_LINK_SHARE = 0.5  # making up this much of it,
+HEADLINE_MIN, HEADLINE_MAX = 4, 80  # each the length of a headline
 # Page soup: more table-cell separators than this per line of "extracted" text (the
 # zh-pages corpus: real articles stay under 0.3, whole table-layout pages reach 2 and more).
 SOUP_CELLS_PER_LINE = 1.0
@@ -389,13 +390,12 @@ def _not_an_article(tree, title: str | None, text: str, adapted: bool) -> str | 
 
 
 def _mostly_headlines(tree, text: str) -> bool:
-    """What came out is mostly lines that are, whole, the text of a link on the page: the
-    headlines of a channel, tag or search page, not an article (a deals roundup links whole
-    sentences inside its paragraphs, which are no lines of their own)."""
-    anchors = {" ".join(a.text_content().split()) for a in tree.iter("a")}
-    lines = [" ".join(line.split()) for line in text.splitlines()]
-    linked = [line for line in lines if len(line) >= 4 and line in anchors]
-    return len(linked) >= LISTING_LINES and sum(map(len, linked)) > len(text) * LISTING_LINK_SHARE
+    """What came out is mostly the titles of links on the page: the headlines of a channel,
+    tag or search page, not an article. Titles are short: a deals roundup that links whole
+    sentences inside its paragraphs is still an article."""
+    titles = {" ".join(a.text_content().split()) for a in tree.iter("a")}
+    titles = [t for t in titles if HEADLINE_MIN <= len(t) <= HEADLINE_MAX and t in text]
+    return len(titles) >= LISTING_LINES and sum(map(len, titles)) > len(text) * LISTING_LINK_SHARE
 
 
 def _declared_canonical(tree, url: str | None) -> str | None:

@@ -211,3 +211,23 @@ def test_a_database_path_that_cannot_be_created_is_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("aibrief: error: ") and result.stderr.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_extract_command_on_a_saved_page_and_a_url(site, tmp_path):
+    saved = "tests/adapters/wechat/article.html"
+    result = run_cli("extract", saved, "--url", "https://mp.weixin.qq.com/s/AbCdEfGhIjKlMnOpQrStUv")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["site"] == "wechat" and data["author"] == "机器之心"
+    assert data["published"] == "2022-10-14T07:50:00+00:00" and data["published_from"] == "adapter"
+    assert {"role": "paper", "url": "https://arxiv.org/abs/2210.01234", "label": "论文地址："} in data["links"]
+    markdown = run_cli("extract", saved, "--url", "https://mp.weixin.qq.com/s/x", "--format", "md").stdout
+    assert "論文地址:\nhttps://arxiv.org/abs/2210.01234" in markdown
+    fetched = run_cli("extract", "http://36kr.demo.test/p/1931939259730311", site=site)
+    assert fetched.returncode == 0, fetched.stderr
+    assert json.loads(fetched.stdout)["site"] == "kr36"
+    expired = run_cli("extract", "tests/adapters/wechat/expired.html", "--url", "https://mp.weixin.qq.com/s/x")
+    assert expired.returncode == 1 and expired.stderr == "aibrief: error: not an article: wechat: expired\n"
+    missing = run_cli("extract", "http://pages.fixture.test/a/gone.html", site=site)
+    assert missing.returncode == 1 and missing.stderr.endswith("HTTP 404\n")
+    assert run_cli("extract", "no-such-file.html").returncode == 2

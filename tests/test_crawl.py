@@ -224,3 +224,11 @@ def test_pages_that_are_no_articles_are_counted_with_their_reason(site, db_path,
     assert counts["not_article/captcha or verification page"] == 1
     assert counts["not_article/soft 404"] == 1
     assert counts["not_article/listing page"] == 1
+
+
+def test_a_feed_in_another_encoding_than_it_declares(site, db_path, config_file):
+    """Scenario 14: declared UTF-8, written in GBK: titles and Chinese dates still read."""
+    config = config_file('[[sources]]\nid = "gbk"\nurl = "http://feeds.fixture.test/wrong-encoding.xml"\n')
+    assert scrapy_crawl("feed", config=config, db=db_path, site=site).returncode == 0
+    assert rows(db_path, "SELECT title, published, published_from FROM articles") == [
+        ("端侧语音芯片量产", "2022-10-13T12:30:00+00:00", "feed")]

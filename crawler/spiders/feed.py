@@ -17,6 +17,7 @@ import scrapy
 
 from crawler.spiders import AibriefSpider, describe_failure
 from pipelines.dates import parse_date
+from pipelines.encoding import feed_document
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +58,9 @@ class FeedSpider(AibriefSpider):
 
     def parse_feed(self, response):
         source = self.config.source(response.meta["source_id"])
-        parsed = feedparser.parse(response.body, response_headers={
-            "content-type": response.headers.get("Content-Type", b"").decode("latin-1"),
-            "content-location": response.url})
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        parsed = feedparser.parse(feed_document(response.body, content_type),
+                                  response_headers={"content-type": content_type, "content-location": response.url})
         entries = parsed.entries[: source.max_entries] if source.max_entries else parsed.entries
         if not entries:
             reason = "no entries"

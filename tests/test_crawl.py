@@ -116,6 +116,8 @@ def test_malformed_feeds_are_recovered_or_counted_as_source_failures(site, db_pa
     assert not any(r["path"].startswith("/etc") for r in site.requests())
     stored = {url for (url,) in rows(db_path, "SELECT url FROM articles")}
     assert stored == {"http://pages.fixture.test/a/undated-1.html", "http://pages.fixture.test/a/undated-2.html"}
+    # No date on the page nor in these feeds: the crawl time stands in, and says so.
+    assert rows(db_path, "SELECT DISTINCT published_from FROM articles") == [("fetched",)]
     assert last_run(db_path)["status"] == "partial"
 
 

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import sys
 from contextlib import ExitStack
-from datetime import date, datetime
+from datetime import date
 from importlib import resources
 from pathlib import Path
 
@@ -21,6 +21,7 @@ import click
 
 from crawler import __version__
 from crawler.config import DEFAULT_CONFIG_NAME, Config, ConfigError, default_config_text, load_config
+from pipelines import clock
 from pipelines.db import StorageError, connect
 from pipelines.importer import IssueFormatError
 from pipelines.issues import IssueError, parse_day
@@ -104,7 +105,7 @@ def day_argument(func):
 
 
 def today(config: Config) -> date:
-    return datetime.now(config.tz).date()
+    return clock.now().astimezone(config.tz).date()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -191,7 +192,7 @@ def run(app: App):
     config = app.config
     with run_lock(config.database, "aibrief run") as lease:
         crawl_run = run_crawl(config, None, command="aibrief run", lease=lease, log_level=_log_level(app))
-        due_day = config.issue.due.last_due(datetime.now(config.tz)).date()
+        due_day = config.issue.due.last_due(clock.now().astimezone(config.tz)).date()
         db = app.db()
         try:
             if get_issue(db, due_day) is None:
@@ -538,11 +539,12 @@ def _run_line(run) -> str:
     counts = run.counts
     failed_sources = sorted({key.split("/")[1] for key in counts
                              if key.startswith("source/") and key.endswith("/failed")})
+    known = counts.get("dropped/known", 0) + counts.get("skipped/known", 0)
+    skipped = counts.get("dropped/not_article", 0) + sum(
+        value for key, value in counts.items() if key.startswith("skipped/") and key != "skipped/known")
     line = (f"run {run.id} {run.status}: {len(run.sources)} sources, {counts.get('pages', 0)} pages, "
-            f"{counts.get('stored', 0)} stored, "
-            f"{counts.get('dropped/known', 0) + counts.get('skipped/known', 0)} known, "
-            f"{counts.get('dropped/not_article', 0) + counts.get('skipped/not_html', 0)} not articles, "
-            f"{counts.get('failed', 0)} pages failed")
+            f"{counts.get('stored', 0)} stored, {known} known, {skipped} skipped, "
+            f"{counts.get('failed', 0)} failed")
     if failed_sources:
         line += f"; failed sources: {', '.join(failed_sources)}"
     if run.error:

@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,24 @@ class CrawlSettings:
     timeout: float = 30.0
     retries: int = 2
     rsshub: str = ""
+    # A page that failed this many crawls in a row is given up (kept, marked failed).
+    max_attempts: int = 5
+
+
+@dataclass(slots=True, frozen=True)
+class CrawlGroup:
+    """Sources crawled together on one interval by ``aibrief schedule``."""
+
+    name: str
+    sources: tuple[str, ...]  # source ids; "*" stands for every source no other group names
+    every: timedelta
+
+
+@dataclass(slots=True, frozen=True)
+class ScheduleSettings:
+    crawl: tuple[CrawlGroup, ...] = (CrawlGroup("all", ("*",), timedelta(hours=1)),)
+    # How late the issue build may still run after its due time (the scheduler was down).
+    misfire_grace: timedelta = timedelta(hours=6)
 
 
 @dataclass(slots=True, frozen=True)
@@ -80,6 +98,7 @@ class Config:
     crawl: CrawlSettings
     issue: IssueRules
     sources: tuple[Source, ...]
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -87,6 +106,13 @@ class Config:
 
     def source(self, source_id: str) -> Source | None:
         return next((s for s in self.sources if s.id == source_id), None)
+
+    def group_sources(self, group: CrawlGroup) -> list[Source]:
+        """The active sources a crawl group covers ("*": those no other group names)."""
+        named = {s for g in self.schedule.crawl for s in g.sources if s != "*"}
+        wanted = set(group.sources)
+        return [s for s in self.active_sources()
+                if s.id in wanted or ("*" in wanted and s.id not in named)]
 
     def active_sources(self) -> list[Source]:
         """Enabled sources that can be fetched now (a bridge route needs its bridge)."""
@@ -141,6 +167,7 @@ def load_config(path: str | os.PathLike | None = None, db: str | os.PathLike | N
         crawl=config.crawl,
         issue=config.issue,
         sources=config.sources,
+        schedule=config.schedule,
     )
 
 
@@ -200,12 +227,12 @@ def _positive(value: float | int, where: _Where, key: str, allow_zero: bool = Fa
 
 
 def _parse(data: dict, where: _Where) -> Config:
-    _no_unknown(data, {"timezone", "database", "crawl", "issue", "sources"}, where, "")
+    _no_unknown(data, {"timezone", "database", "crawl", "issue", "sources", "schedule"}, where, "")
     timezone = _check_zone(_get(data, "timezone", str, where, "", "Asia/Shanghai"), where, "timezone")
     database = Path(_get(data, "database", str, where, "", ""))
 
     crawl_table = _get(data, "crawl", dict, where, "", {})
-    _no_unknown(crawl_table, {"contact", "delay", "timeout", "retries", "rsshub"}, where, "crawl.")
+    _no_unknown(crawl_table, {"contact", "delay", "timeout", "retries", "rsshub", "max_attempts"}, where, "crawl.")
     defaults = CrawlSettings()
     rsshub = _get(crawl_table, "rsshub", str, where, "crawl.", defaults.rsshub)
     if rsshub:
@@ -220,6 +247,8 @@ def _parse(data: dict, where: _Where) -> Config:
         retries=_positive(_get(crawl_table, "retries", int, where, "crawl.", defaults.retries),
                           where, "crawl.retries", allow_zero=True),
         rsshub=rsshub,
+        max_attempts=_positive(_get(crawl_table, "max_attempts", int, where, "crawl.", defaults.max_attempts),
+                               where, "crawl.max_attempts"),
     )
 
     issue_table = _get(data, "issue", dict, where, "", {})
@@ -257,8 +286,52 @@ def _parse(data: dict, where: _Where) -> Config:
             raise where.error(f"{prefix}id", f"duplicate source id {source.id!r}")
         seen.add(source.id)
         sources.append(source)
+    schedule = _parse_schedule(_get(data, "schedule", dict, where, "", {}), where, seen)
     return Config(path=None, timezone=timezone, database=database, crawl=crawl, issue=issue,
-                  sources=tuple(sources))
+                  sources=tuple(sources), schedule=schedule)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"90s"``, ``"30m"``, ``"1h"``, ``"1d"``; ValueError otherwise."""
+    match = _DURATION.match(text.lower())
+    if not match or float(match[1]) <= 0:
+        raise ValueError(f"{text!r} is not a duration such as '30m', '1h' or '90s'")
+    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match[2]]
+    return timedelta(**{unit: float(match[1])})
+
+
+def _duration(table: dict, key: str, where: _Where, prefix: str, default: timedelta) -> timedelta:
+    text = _get(table, key, str, where, prefix, None)
+    if text is None:
+        return default
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise where.error(f"{prefix}{key}", str(exc)) from None
+
+
+def _parse_schedule(table: dict, where: _Where, source_ids: set[str]) -> ScheduleSettings:
+    _no_unknown(table, {"crawl", "misfire_grace"}, where, "schedule.")
+    defaults = ScheduleSettings()
+    groups: list[CrawlGroup] = []
+    for n, group in enumerate(_get(table, "crawl", list, where, "schedule.", [])):
+        prefix = f"schedule.crawl[{n}]."
+        if not isinstance(group, dict):
+            raise where.error(f"schedule.crawl[{n}]", "must be a table ([[schedule.crawl]])")
+        _no_unknown(group, {"name", "sources", "every"}, where, prefix)
+        name = _get(group, "name", str, where, prefix, f"group{n + 1}")
+        if not SOURCE_ID.match(name) or any(g.name == name for g in groups):
+            raise where.error(f"{prefix}name", f"{name!r} must be a unique lower-case name")
+        sources = _get(group, "sources", list, where, prefix, ["*"])
+        for source_id in sources:
+            if source_id != "*" and source_id not in source_ids:
+                raise where.error(f"{prefix}sources", f"unknown source {source_id!r}")
+        groups.append(CrawlGroup(name, tuple(sources), _duration(group, "every", where, prefix, timedelta(hours=1))))
+    return ScheduleSettings(crawl=tuple(groups) or defaults.crawl,
+                            misfire_grace=_duration(table, "misfire_grace", where, "schedule.", defaults.misfire_grace))
 
 
 def _parse_source(table: dict, where: _Where, prefix: str) -> Source:

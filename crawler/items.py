@@ -17,6 +17,8 @@ class PageItem:
     # What the feed or listing said about the page: title, published (aware datetime),
     # author. Used where the page itself does not say.
     hints: dict[str, Any] = field(default_factory=dict)
+    # The frontier row of the URL asked for (its canonical form).
+    frontier_key: str | None = None
     # Filled in by the pipelines, in order.
     canonical_url: str | None = None
     article: Any = None

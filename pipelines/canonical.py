@@ -105,6 +105,8 @@ class CanonicalPipeline:
             self.stats.inc_value("aibrief/dropped/bad_url")
             raise DropItem(f"not an http(s) URL: {item.final_url}", log_level="INFO")
         if self.archive.has_article(item.canonical_url):
+            # A redirect or another address of an article we have: the asked-for URL is done.
+            self.archive.settle(item.frontier_key, "stored")
             self.stats.inc_value("aibrief/dropped/known")
             raise DropItem(f"already stored: {item.canonical_url}", log_level="DEBUG")
         return item

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from pipelines import clock
+
 logger = logging.getLogger(__name__)
 
 # Long enough to sit out another process's write transaction (one article, one issue
@@ -30,7 +32,7 @@ class StorageError(Exception):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -178,7 +180,43 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """The frontier (every discovered article URL and its state), conditional-GET state per
+    feed, and source health."""
+    db.executescript(
+        """
+        CREATE TABLE frontier (
+            canonical_url TEXT PRIMARY KEY,
+            url TEXT NOT NULL,                -- as discovered: what is fetched
+            source_id TEXT,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'fetched', 'stored', 'failed', 'skipped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            next_attempt TEXT,                -- failed: not before then; NULL: given up
+            hints TEXT NOT NULL DEFAULT '{}', -- JSON: what the feed said (title, published, author)
+            discovered_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX frontier_todo ON frontier (state, next_attempt);
+        CREATE INDEX frontier_source ON frontier (source_id, state);
+        INSERT INTO frontier (canonical_url, url, source_id, state, attempts, discovered_at, updated_at)
+            SELECT canonical_url, url, source_id, 'stored', 1, fetched_at, fetched_at FROM articles;
+        CREATE TABLE fetch_state (
+            url TEXT PRIMARY KEY,             -- a feed or listing URL
+            etag TEXT,
+            last_modified TEXT,
+            checked_at TEXT NOT NULL
+        );
+        ALTER TABLE sources ADD COLUMN last_attempt TEXT;
+        ALTER TABLE sources ADD COLUMN last_success TEXT;
+        ALTER TABLE sources ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sources ADD COLUMN items_last INTEGER;
+        ALTER TABLE sources ADD COLUMN last_error TEXT;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

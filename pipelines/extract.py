@@ -30,7 +30,7 @@ from trafilatura.xml import xmltotxt
 from pipelines.dates import from_timestamp, parse_date
 from pipelines.encoding import decode_html
 from pipelines.links import Link, cited_links
-from pipelines.authors import find_byline, split_names
+from pipelines.authors import find_byline
 from pipelines.sites import Page, SiteFields, adapter_for, anchors_in, block_text
 
 logger = logging.getLogger(__name__)
@@ -431,9 +431,11 @@ class ExtractPipeline:
 
     def __init__(self, crawler) -> None:
         from crawler.config import config_for_crawler
+        from pipelines.store import Archive
 
         self.stats = crawler.stats
         self.config = config_for_crawler(crawler)
+        self.archive = Archive.for_crawler(crawler)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -448,10 +450,12 @@ class ExtractPipeline:
         except Exception as exc:  # one odd page must not end the crawl: count it, name it
             logger.warning("extraction failed on %s: %s: %s", item.final_url, type(exc).__name__, exc)
             self.stats.inc_value("aibrief/dropped/extract_error")
+            self.archive.fail(item.frontier_key, f"extraction failed: {type(exc).__name__}: {exc}")
             raise DropItem(f"extraction failed: {item.final_url}", log_level="DEBUG") from None
         if result.article is None:
             self.stats.inc_value("aibrief/dropped/not_article")
             self.stats.inc_value(f"aibrief/not_article/{result.reason}")
+            self.archive.settle(item.frontier_key, "skipped", f"not an article: {result.reason}")
             raise DropItem(f"not an article ({result.reason}): {item.final_url}", log_level="INFO")
         if result.article.site:
             self.stats.inc_value(f"aibrief/adapter/{result.article.site}")

@@ -15,6 +15,7 @@ import sqlite_utils
 from scrapy.exceptions import DropItem
 
 from pipelines.canonical import canonical_url
+from pipelines import frontier
 from pipelines.db import connect, immediate, iso, utcnow
 from pipelines.links import Link
 
@@ -43,9 +44,16 @@ class ArticleRecord:
     site: str | None = None
 
 
-def store_article(db: sqlite_utils.Database, record: ArticleRecord) -> int | None:
-    """Insert the article; None if its canonical URL is stored already (nothing changes)."""
+def store_article(db: sqlite_utils.Database, record: ArticleRecord, done: tuple[str, ...] = ()) -> int | None:
+    """Insert the article; None if its canonical URL is stored already (nothing changes).
+
+    ``done``: frontier rows (URLs that led to this article) marked stored in the same
+    transaction, so that a crash never leaves an article stored and its URL pending, or
+    the other way round.
+    """
     with immediate(db):
+        for key in done:
+            frontier.mark(db, key, "stored")
         if db.execute("SELECT 1 FROM articles WHERE canonical_url = ?", [record.canonical_url]).fetchone():
             return None
         cursor = db.execute(
@@ -60,6 +68,10 @@ def store_article(db: sqlite_utils.Database, record: ArticleRecord) -> int | Non
         for link in record.links:
             db.execute("INSERT OR IGNORE INTO article_links (article_id, url, role, label) VALUES (?, ?, ?, ?)",
                        [article_id, link.url, link.role, link.label or None])
+        now = iso(utcnow())
+        db.execute("INSERT INTO frontier (canonical_url, url, source_id, state, attempts, discovered_at, updated_at)"
+                   " VALUES (?, ?, ?, 'stored', 1, ?, ?) ON CONFLICT (canonical_url) DO UPDATE SET state = 'stored'",
+                   [record.canonical_url, record.url, record.source_id, now, now])
         # An issue imported or built before this page was fetched cites it by URL.
         db.execute("UPDATE issue_items SET article_id = ? WHERE canonical_url = ? AND article_id IS NULL",
                    [article_id, record.canonical_url])
@@ -93,8 +105,9 @@ def stored_canonical_urls(db: sqlite_utils.Database, urls: list[str]) -> set[str
 class Archive:
     """The crawl process's one connection to the archive."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_attempts: int = 5) -> None:
         self.db = connect(path)
+        self.max_attempts = max_attempts
 
     @classmethod
     def for_crawler(cls, crawler) -> Archive:
@@ -102,12 +115,23 @@ class Archive:
         if archive is None:
             from crawler.config import config_for_crawler
 
-            archive = cls(config_for_crawler(crawler).database)
+            config = config_for_crawler(crawler)
+            archive = cls(config.database, config.crawl.max_attempts)
             crawler._aibrief_archive = archive
         return archive
 
     def has_article(self, canonical_url: str) -> bool:
         return bool(stored_canonical_urls(self.db, [canonical_url]))
+
+    def settle(self, key: str | None, state: str, reason: str | None = None) -> None:
+        """Put a frontier row in its final state (stored, skipped)."""
+        if key:
+            with immediate(self.db):
+                frontier.mark(self.db, key, state, reason)
+
+    def fail(self, key: str | None, reason: str) -> None:
+        if key:
+            frontier.mark_failed(self.db, key, reason, self.max_attempts)
 
 
 def article_record(item) -> ArticleRecord:
@@ -164,7 +188,8 @@ class StorePipeline:
             except ValueError:
                 pass
         record = article_record(item)
-        article_id = store_article(self.archive.db, record)
+        done = tuple(k for k in (item.frontier_key,) if k)
+        article_id = store_article(self.archive.db, record, done)
         if article_id is None:
             self.stats.inc_value("aibrief/dropped/known")
             raise DropItem(f"already stored: {record.canonical_url}", log_level="DEBUG")

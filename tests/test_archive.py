@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest

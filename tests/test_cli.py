@@ -87,9 +87,8 @@ def test_export_gives_the_same_bytes_every_time(demo_db, tmp_path):
 def test_crawl_records_the_run_and_prints_one_line(site, db_path, config_file):
     result = run_cli("--config", str(config_file(PAGES_FEED)), "--db", str(db_path), "crawl", site=site)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("run 1 partial: 1 sources, ") and result.stdout.count("\n") == 1
-    assert "3 stored" in result.stdout and "1 pages failed" in result.stdout
-    assert rows(db_path, "SELECT command, status FROM crawl_runs") == [("aibrief crawl", "partial")]
+    assert result.stdout == "run 1 ok: 1 sources, 4 pages, 3 stored, 0 known, 3 skipped, 0 failed\n"
+    assert rows(db_path, "SELECT command, status FROM crawl_runs") == [("aibrief crawl", "ok")]
 
 
 def test_crawl_of_an_unknown_source_is_a_usage_error(db_path, config_file):

@@ -1,7 +1,6 @@
 """The configuration: defaults, overrides, and one-line errors for bad files."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

@@ -46,7 +46,7 @@ def test_feed_crawl_stores_every_article_once_with_its_metadata(site, db_path):
     assert run["status"] == "ok"
     assert run["counts"]["stored"] == DEMO_ARTICLES
     assert run["counts"]["adapter/wechat"] == 5
-    assert run["counts"]["skipped/ignored"] == 1  # the page robots.txt disallows
+    assert run["counts"]["skipped/robots"] == 1  # the page robots.txt disallows
     assert run["counts"]["feed/ok"] == 6
     assert sorted(run["sources"]) == sorted(s for s in (
         "demo-wechat-jiqizhixin", "demo-wechat-qbitai", "demo-36kr", "demo-arxiv-cs-ar",
@@ -63,7 +63,8 @@ def test_second_crawl_fetches_and_stores_nothing_it_has(site, db_path):
     fetched = site.fetched()
     # Only the six feeds were fetched again; no article page.
     assert len(fetched) == 6, fetched
-    assert last_run(db_path)["counts"]["skipped/known"] == DEMO_ARTICLES
+    # Every article, and the page robots.txt forbids, is settled in the frontier.
+    assert last_run(db_path)["counts"]["skipped/known"] == DEMO_ARTICLES + 1
 
 
 def test_one_source_by_argument(site, db_path):
@@ -149,8 +150,12 @@ def test_odd_pages(site, db_path, config_file):
     counts = last_run(db_path)["counts"]
     assert counts["skipped/not_html"] == 1  # the PDF
     assert counts["dropped/not_article"] == 1  # the app shell
-    assert counts["failed"] == 1  # the 404
+    assert counts["skipped/gone"] == 1  # the 404: gone for good, not retried
     assert "fetch failed: http://pages.fixture.test/a/gone.html: HTTP 404" in result.stderr
+    states = dict(rows(db_path, "SELECT url, state || ' ' || coalesce(last_error, '') FROM frontier"))
+    assert states["http://pages.fixture.test/a/gone.html"] == "skipped HTTP 404"
+    assert states["http://pages.fixture.test/a/notes.pdf"] == "skipped not a page (application/pdf)"
+    assert states["http://pages.fixture.test/a/app-shell.html"] == "skipped not an article: no article text"
 
 
 def test_urls_spider_from_argument_and_file(site, db_path, tmp_path):

@@ -8,17 +8,20 @@ stats that the crawl run records.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest, UsageError
+from scrapy.exceptions import (CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError,
+                               DownloadTimeoutError, IgnoreRequest, ResponseDataLossError, UsageError)
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.web._newclient import ResponseFailed
+from twisted.web.http import PotentialDataLoss
 
 from crawler import __version__
 from crawler.config import ConfigError, config_for_crawler, load_config
 from crawler.items import PageItem
+from pipelines import clock, frontier
 from pipelines.canonical import canonical_url
 from pipelines.links import clean_url
 from pipelines.store import Archive
@@ -28,6 +31,8 @@ logger = logging.getLogger(__name__)
 # Content types that can hold an article; anything else (PDF, images, archives) is
 # counted and skipped before extraction.
 PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
+# Statuses that say the page is gone for good: not retried.
+GONE = (404, 410)
 
 
 def user_agent(contact: str) -> str:
@@ -73,53 +78,98 @@ class AibriefSpider(scrapy.Spider):
 
     def page_request(self, url: str, source_id: str | None, hints: dict[str, Any] | None = None,
                      base: str | None = None) -> scrapy.Request | None:
-        """The request for one article page, or None when it must not or need not be fetched."""
+        """The request for one article page, or None when it must not or need not be fetched
+        (stored or skipped before, failed and not yet due again, given up)."""
         absolute = clean_url(url, base)
         if absolute is None:
             self.count("skipped/bad_url")
             logger.info("not fetched, not an http(s) URL: %r (source %s)", url, source_id)
             return None
-        if self.archive.has_article(canonical_url(absolute)):
-            self.count("skipped/known")
+        key = canonical_url(absolute)
+        fetch, why = frontier.discover(self.archive.db, key, absolute, source_id, hints or {},
+                                       self.config.crawl.max_attempts)
+        if not fetch:
+            self.count(f"skipped/{why}")
             return None
-        return scrapy.Request(absolute, callback=self.parse_page, errback=self.page_failed,
-                              meta={"source_id": source_id, "hints": hints or {}})
+        return self._request(absolute, key, source_id, hints or {})
+
+    def resumed_requests(self, source_ids: list[str] | None):
+        """Pages earlier crawls discovered and did not finish: after a kill, or failed and
+        due again."""
+        for entry in frontier.due(self.archive.db, source_ids, self.config.crawl.max_attempts):
+            self.count("resumed")
+            yield self._request(entry.url, entry.canonical_url, entry.source_id, entry.hints)
+
+    def _request(self, url: str, key: str, source_id: str | None, hints: dict[str, Any]) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse_page, errback=self.page_failed,
+                              meta={"source_id": source_id, "hints": hints, "frontier_key": key})
 
     def parse_page(self, response):
         source_id = response.meta.get("source_id")
+        key = response.meta.get("frontier_key")
         content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
         mime = (content_type or "").split(";")[0].strip().lower()
         if (mime and not mime.startswith(PAGE_TYPES)) or response.body[:5] == b"%PDF-":
             self.count("skipped/not_html")
+            self._settle(key, "skipped", f"not a page ({mime or 'PDF'})")
             logger.info("not a page, skipped: %s (%s)", response.url, mime or "PDF")
             return
         self.count("pages")
+        self._settle(key, "fetched")
         first = (response.meta.get("redirect_urls") or [response.request.url])[0]
         yield PageItem(url=first, final_url=response.url, source_id=source_id, body=response.body,
-                       content_type=content_type, fetched_at=datetime.now(timezone.utc),
-                       hints=response.meta.get("hints") or {})
+                       content_type=content_type, fetched_at=clock.now(),
+                       hints=response.meta.get("hints") or {}, frontier_key=key)
 
     def page_failed(self, failure) -> None:
         request = failure.request
         source_id = request.meta.get("source_id")
+        key = request.meta.get("frontier_key")
+        reason = describe_failure(failure)
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            # Refused on purpose (robots.txt, the size limit): counted, not a failure.
-            self.count("skipped/ignored")
-            logger.info("not fetched: %s: %s", request.url, failure.value)
+            # Refused on purpose (robots.txt): counted, not a failure. A host whose
+            # robots.txt could not be read stays pending for the next run.
+            self.count("skipped/robots" if "robots" in reason.lower() else "skipped/ignored")
+            if "unavailable" not in reason:
+                self._settle(key, "skipped", reason)
+            logger.info("not fetched: %s: %s", request.url, reason)
+            return
+        if failure.check(DownloadCancelledError):
+            self.count("skipped/too_large")
+            self._settle(key, "skipped", reason)
+            logger.warning("not fetched, larger than the size limit: %s", request.url)
+            return
+        if failure.check(HttpError) and failure.value.response.status in GONE:
+            self.count("skipped/gone")
+            self._settle(key, "skipped", reason)
+            logger.warning("fetch failed: %s: %s", request.url, reason)
             return
         self.count("failed")
         if source_id:
             self.count(f"source/{source_id}/page_failed")
-        logger.warning("fetch failed: %s: %s", request.url, describe_failure(failure))
+        if key:
+            attempts = frontier.mark_failed(self.archive.db, key, reason, self.config.crawl.max_attempts)
+            reason += f" (attempt {attempts} of {self.config.crawl.max_attempts})"
+        logger.warning("fetch failed: %s: %s", request.url, reason)
+
+    def _settle(self, key: str | None, state: str, reason: str | None = None) -> None:
+        if key:
+            frontier.mark(self.archive.db, key, state, reason)
 
 
 def describe_failure(failure) -> str:
     """One line for a download failure: the HTTP status, or the network error's name."""
     if failure.check(HttpError):
         return f"HTTP {failure.value.response.status}"
-    if failure.check(DNSLookupError):
+    if failure.check(DNSLookupError, CannotResolveHostError):
         return "host not found"
-    if failure.check(TimeoutError, TCPTimedOutError):
+    if failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
         return "timed out"
+    if failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
+        return "connection refused"
+    if failure.check(ResponseDataLossError, ResponseFailed, PotentialDataLoss):
+        return "connection lost mid-response (truncated body)"
+    if failure.check(DownloadCancelledError):
+        return "larger than the size limit"
     message = str(failure.value).strip().splitlines()
     return f"{failure.type.__name__}: {message[0] if message else ''}".rstrip(": ")

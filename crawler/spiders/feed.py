@@ -16,6 +16,7 @@ import feedparser
 import scrapy
 
 from crawler.spiders import AibriefSpider, describe_failure
+from pipelines import fetch_state
 from pipelines.dates import parse_date
 from pipelines.encoding import feed_document
 
@@ -51,13 +52,23 @@ class FeedSpider(AibriefSpider):
         self.source_ids = [s.id for s in sources]
         if not sources:
             logger.warning("no enabled feed sources to crawl")
+        for request in self.resumed_requests(self.source_ids):
+            yield request
         for source in sources:
-            yield scrapy.Request(source.feed_url(self.config.crawl.rsshub), callback=self.parse_feed,
-                                 errback=self.feed_failed, dont_filter=True,
-                                 meta={"source_id": source.id})
+            url = source.feed_url(self.config.crawl.rsshub)
+            # Feeds are always fetched again, but conditionally: an unchanged feed is a 304.
+            yield scrapy.Request(url, callback=self.parse_feed, errback=self.feed_failed, dont_filter=True,
+                                 headers=fetch_state.conditional_headers(self.archive.db, url),
+                                 meta={"source_id": source.id, "handle_httpstatus_list": [304]})
 
     def parse_feed(self, response):
         source = self.config.source(response.meta["source_id"])
+        if response.status == 304:
+            self.count("feed/not_modified")
+            self.source_ok(source.id, 0)
+            return
+        fetch_state.remember(self.archive.db, response.url, response.headers.get("ETag"),
+                             response.headers.get("Last-Modified"))
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         parsed = feedparser.parse(feed_document(response.body, content_type),
                                   response_headers={"content-type": content_type, "content-location": response.url})
@@ -69,11 +80,11 @@ class FeedSpider(AibriefSpider):
             self.source_failed(source.id, response.url, reason)
             return
         self.count("feed/ok")
+        self.source_ok(source.id, len(entries))
         if parsed.get("bozo"):
             self.count("feed/recovered")
             logger.info("source %s: feed %s is malformed, %d entries recovered: %s", source.id,
                         response.url, len(entries), _first_line(parsed.get("bozo_exception")))
-        self.count(f"source/{source.id}/entries", len(entries))
         tz = ZoneInfo(source.timezone) if source.timezone else self.config.tz
         for entry in entries:
             link = entry.get("link") or (entry.get("id") if str(entry.get("id", "")).startswith("http") else None)
@@ -91,9 +102,14 @@ class FeedSpider(AibriefSpider):
     def feed_failed(self, failure) -> None:
         self.source_failed(failure.request.meta["source_id"], failure.request.url, describe_failure(failure))
 
+    def source_ok(self, source_id: str, entries: int) -> None:
+        self.count(f"source/{source_id}/ok")
+        self.count(f"source/{source_id}/entries", entries)
+
     def source_failed(self, source_id: str, url: str, reason: str) -> None:
         self.count("feed/failed")
         self.count(f"source/{source_id}/failed")
+        self.crawler.stats.set_value(f"aibrief/source/{source_id}/error", f"{url}: {reason}")
         logger.warning("source %s failed: %s: %s", source_id, url, reason)
 
 

@@ -210,6 +210,27 @@ def run(app: App):
 
 
 @cli.command()
+@click.option("--once", is_flag=True, help="Run whatever is due now, then exit.")
+@click.pass_obj
+@handled
+def schedule(app: App, once):
+    """Run the crawl groups and the issue build on their schedule, in the foreground.
+
+    Crawls run as subprocesses on each group's interval; the issue is built on the due
+    rule in the configured time zone, late if the scheduler was down, but once. SIGTERM
+    or Ctrl-C stops it between jobs.
+
+    \b
+    Example:
+        aibrief schedule            # under systemd or tmux
+        aibrief schedule --once     # from cron: what is due, then exit
+    """
+    from schedules.scheduler import run_scheduler
+
+    sys.exit(run_scheduler(app.config, once=once, log_level=_log_level(app)))
+
+
+@cli.command()
 @click.option("--db", "demo_db", metavar="PATH",
               help=f"Database for the demo (default: ./{DEMO_DB}; never the main archive).")
 @click.pass_obj
@@ -282,6 +303,63 @@ def search(app: App, query, limit):
         click.echo(f"{hit.published[:10]}  {hit.title or '(untitled)'}\n  {hit.url}\n  {hit.snippet}")
     if not hits:
         click.echo("no matches", err=True)
+
+
+@cli.command()
+@click.pass_obj
+@handled
+def sources(app: App):
+    """Show each source's health: last success, failures in a row, items, last error.
+
+    \b
+    Example:
+        aibrief sources
+    """
+    from pipelines.store import sync_sources
+    from schedules.health import source_table
+
+    config = app.config
+    db = app.db()
+    try:
+        sync_sources(db, config)
+        table = source_table(db)
+    finally:
+        db.close()
+    active = {s.id for s in config.active_sources()}
+    click.echo(f"{'source':24} {'state':8} {'last success':20} {'fails':>5} {'items':>5}  last error")
+    for row in table:
+        state = "on" if row["id"] in active else "off"
+        click.echo(f"{row['id']:24} {state:8} {(row['last_success'] or 'never')[:19]:20} "
+                   f"{row['consecutive_failures']:>5} {row['items_last'] if row['items_last'] is not None else '-':>5}"
+                   f"  {row['last_error'] or ''}")
+
+
+@cli.command()
+@click.option("--limit", default=20, show_default=True, help="Most runs to show.")
+@click.pass_obj
+@handled
+def runs(app: App, limit):
+    """List the latest crawl runs with their status, duration and counts.
+
+    \b
+    Example:
+        aibrief runs --limit 5
+    """
+    from pipelines.db import parse_iso
+    from schedules.runs import Run
+
+    db = app.db()
+    try:
+        rows = [Run.from_row(row) for row in db.query("SELECT * FROM crawl_runs ORDER BY id DESC LIMIT ?", [limit])]
+    finally:
+        db.close()
+    for found in rows:
+        took = "running"
+        if found.ended_at:
+            took = f"{(parse_iso(found.ended_at) - parse_iso(found.started_at)).total_seconds():.0f}s"
+        click.echo(f"{found.started_at[:19]}  {took:>7}  {_run_line(found)}  [{found.command}]")
+    if not rows:
+        click.echo("no runs yet (aibrief crawl)", err=True)
 
 
 @cli.group()

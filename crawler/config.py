@@ -99,6 +99,7 @@ class Config:
     issue: IssueRules
     sources: tuple[Source, ...]
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    max_size_mb: float | None = None  # a cap on the archive's size; writes past it fail as on a full disk
 
     @property
     def tz(self) -> ZoneInfo:
@@ -168,6 +169,7 @@ def load_config(path: str | os.PathLike | None = None, db: str | os.PathLike | N
         issue=config.issue,
         sources=config.sources,
         schedule=config.schedule,
+        max_size_mb=config.max_size_mb,
     )
 
 
@@ -227,7 +229,7 @@ def _positive(value: float | int, where: _Where, key: str, allow_zero: bool = Fa
 
 
 def _parse(data: dict, where: _Where) -> Config:
-    _no_unknown(data, {"timezone", "database", "crawl", "issue", "sources", "schedule"}, where, "")
+    _no_unknown(data, {"timezone", "database", "max_size_mb", "crawl", "issue", "sources", "schedule"}, where, "")
     timezone = _check_zone(_get(data, "timezone", str, where, "", "Asia/Shanghai"), where, "timezone")
     database = Path(_get(data, "database", str, where, "", ""))
 
@@ -287,8 +289,11 @@ def _parse(data: dict, where: _Where) -> Config:
         seen.add(source.id)
         sources.append(source)
     schedule = _parse_schedule(_get(data, "schedule", dict, where, "", {}), where, seen)
+    max_size = _get(data, "max_size_mb", float, where, "", None)
+    if max_size is not None:
+        _positive(max_size, where, "max_size_mb")
     return Config(path=None, timezone=timezone, database=database, crawl=crawl, issue=issue,
-                  sources=tuple(sources), schedule=schedule)
+                  sources=tuple(sources), schedule=schedule, max_size_mb=max_size)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")

@@ -8,12 +8,14 @@ command the run row exists already (``AIBRIEF_RUN_ID``) and the command closes i
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from scrapy import signals
 
 from crawler.config import config_for_crawler
 from pipelines.store import Archive, sync_sources
 from schedules import runs
+from schedules.health import update_health
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +50,18 @@ class RunRecorder:
                   if key.startswith("aibrief/") and isinstance(value, (int, float))}
         counts["requests"] = int(stats.get("downloader/request_count", 0))
         counts["responses"] = int(stats.get("downloader/response_count", 0))
-        runs.add_counts(self.db, self.run_id, counts)
-        if self.owns_run:
-            sources = list(getattr(spider, "source_ids", []))
-            status = runs.run_status(counts, sources, clean_exit=reason == "finished")
-            runs.finish_run(self.db, self.run_id, status, None if reason == "finished" else reason,
-                            sources=sources)
-        # The last user of the crawl's archive connection (pipelines close before this signal).
-        self.db.close()
+        counts["retries"] = int(stats.get("retry/count", 0))
+        sources = list(getattr(spider, "source_ids", []))
+        try:
+            runs.add_counts(self.db, self.run_id, counts)
+            update_health(self.db, sources, stats)
+            if self.owns_run:
+                status = runs.run_status(counts, sources, clean_exit=reason == "finished")
+                runs.finish_run(self.db, self.run_id, status, None if reason == "finished" else reason,
+                                sources=sources)
+        except sqlite3.OperationalError as exc:
+            # The disk filled up: the crawl stopped for it; the run stays as it was last written.
+            logger.error("could not record crawl run %d: %s", self.run_id, exc)
+        finally:
+            # The last user of the crawl's archive connection (pipelines close before this signal).
+            self.db.close()

@@ -14,9 +14,25 @@ File rules: a path ending in ``/`` serves ``index.html``; ``page?k=v`` serves th
 ``text/html`` with no charset, as many Chinese sites serve pages.
 
 Fault routes, on any host (modeled on Scrapy's test mock server):
-``/_fault/status/503`` answers that status; ``/_fault/delay/2/<path>`` waits two seconds
-and then serves ``<path>``; ``/_fault/drop`` closes the connection without an answer;
-``/_fault/truncate/<path>`` announces the full length and sends half the body.
+
+- ``/_fault/status/503``: that status;
+- ``/_fault/seq/<key>/503,429r5,.../<path>``: the n-th request for ``<key>`` on this host
+  gets the n-th status (``429r5``: 429 with ``Retry-After: 5``), later ones ``<path>``;
+- ``/_fault/delay/2/<path>``: waits two seconds, then serves ``<path>``;
+- ``/_fault/hang``: never answers; ``/_fault/hang-body/<path>``: headers, then nothing;
+- ``/_fault/drop``: closes the connection without an answer;
+- ``/_fault/truncate/<path>``: announces the full length, sends half the body;
+- ``/_fault/badchunk/<path>``: chunked encoding that breaks off mid-chunk;
+- ``/_fault/redirect/<n>/<path>``: n redirects, then ``<path>``; ``/_fault/loop/a``: A→B→A;
+  ``/_fault/refresh-self``: a page whose meta refresh points at itself;
+- ``/_fault/big/<mb>``: a page of that many megabytes with its length; ``big-chunked``: the
+  same with no length; ``gzip-bomb/<mb>``: a small gzip body that inflates to that size.
+
+Generated sites, for load and crash tests: ``/_gen/feed/<n>`` is an RSS feed of n article
+links (``?hosts=k`` spreads them over hosts ``h0.<host>`` … ``h<k-1>.<host>``), and
+``/_gen/article/<i>`` a deterministic article page.
+
+A sidecar ``Delay: 3`` line makes a file answer after three seconds.
 
     python -m crawler.sampleserver ROOT [ROOT ...] [--port N] [--log FILE]
 
@@ -29,6 +45,8 @@ import json
 import sys
 import threading
 import time
+import zlib
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -41,6 +59,13 @@ class SampleSites:
         self.roots = [Path(r) for r in roots]
         self.log = log
         self.lock = threading.Lock()
+        self.counters: dict[tuple[str, str], int] = {}
+
+    def next_count(self, host: str, key: str) -> int:
+        with self.lock:
+            n = self.counters.get((host, key), 0)
+            self.counters[(host, key)] = n + 1
+            return n
 
     def record(self, entry: dict) -> None:
         if self.log is None:
@@ -118,6 +143,8 @@ class Handler(BaseHTTPRequestHandler):
                            "if_modified_since": self.headers.get("If-Modified-Since")})
         if path.startswith("/_fault/"):
             return self.fault(host, path, target.query, send_body)
+        if path.startswith("/_gen/"):
+            return self.generated(host, path, target.query, send_body)
         self.serve_file(host, path, target.query, send_body)
 
     def serve_file(self, host: str, path: str, query: str, send_body: bool, truncate: bool = False) -> None:
@@ -134,25 +161,118 @@ class Handler(BaseHTTPRequestHandler):
                 name, _, value = line.partition(":")
                 if name.strip().lower() == "status":
                     status = int(value)
+                elif name.strip().lower() == "delay":
+                    time.sleep(float(value))
                 elif name.strip():
                     headers[name.strip()] = value.strip()
         self.answer(status, body, headers, send_body, truncate=truncate)
 
     def fault(self, host: str, path: str, query: str, send_body: bool) -> None:
         parts = path.split("/")[2:]
-        kind = parts[0] if parts else ""
-        if kind == "status" and len(parts) > 1 and parts[1].isdigit():
-            return self.answer(int(parts[1]), b"<html><body>fault</body></html>",
-                               {"Content-Type": "text/html"}, send_body)
-        if kind == "delay" and len(parts) > 1:
-            time.sleep(float(parts[1]))
-            return self.serve_file(host, "/" + "/".join(parts[2:]), query, send_body)
+        kind, args = (parts[0] if parts else ""), parts[1:]
+        rest = lambda skip: "/" + "/".join(args[skip:])  # noqa: E731 (the path a route serves after its arguments)
+        html = {"Content-Type": "text/html"}
+        if kind == "status" and args and args[0].isdigit():
+            return self.answer(int(args[0]), b"<html><body>fault</body></html>", html, send_body)
+        if kind == "seq" and len(args) >= 2:
+            codes = args[1].split(",")
+            n = self.sites.next_count(host, args[0])
+            if n < len(codes):
+                code, _, wait = codes[n].partition("r")
+                headers = {**html, **({"Retry-After": wait} if wait else {})}
+                return self.answer(int(code), b"<html><body>busy</body></html>", headers, send_body)
+            return self.serve_file(host, rest(2), query, send_body)
+        if kind == "delay" and args:
+            time.sleep(float(args[0]))
+            return self.serve_file(host, rest(1), query, send_body)
+        if kind == "hang":
+            time.sleep(HANG_SECONDS)
+            self.close_connection = True
+            return
+        if kind == "hang-body":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(HANG_SECONDS)
+            self.close_connection = True
+            return
         if kind == "drop":
             self.close_connection = True
             return
         if kind == "truncate":
-            return self.serve_file(host, "/" + "/".join(parts[1:]), query, send_body, truncate=True)
+            return self.serve_file(host, rest(0), query, send_body, truncate=True)
+        if kind == "badchunk":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"400\r\n" + b"<html><body><p>" + "断开的分块".encode() * 20)
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if kind == "redirect" and args and args[0].isdigit():
+            left = int(args[0])
+            target = f"/_fault/redirect/{left - 1}{rest(1)}" if left > 0 else rest(1)
+            return self.answer(302, b"", {"Location": f"http://{host}{target}"}, send_body)
+        if kind == "loop" and args:
+            other = "b" if args[0] == "a" else "a"
+            return self.answer(302, b"", {"Location": f"http://{host}/_fault/loop/{other}"}, send_body)
+        if kind == "refresh-self":
+            page = (f'<html><head><meta http-equiv="refresh" content="0; url=http://{host}/_fault/refresh-self">'
+                    "</head><body>稍候</body></html>").encode()
+            return self.answer(200, page, {"Content-Type": "text/html; charset=utf-8"}, send_body)
+        if kind in ("big", "big-chunked", "gzip-bomb") and args and args[0].isdigit():
+            return self.big(kind, int(args[0]) * 2**20, send_body)
         self.answer(400, b"unknown fault route", {"Content-Type": "text/plain"}, send_body)
+
+    def big(self, kind: str, size: int, send_body: bool) -> None:
+        block = b"<p>" + b"x" * 1018 + b"</p>\n"  # 1 KiB of page
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        if kind == "gzip-bomb":
+            packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+            body = b"".join(packer.compress(block) for _ in range(size // len(block))) + packer.flush()
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body)
+            return
+        if kind == "big":
+            self.send_header("Content-Length", str(size))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            for _ in range(size // len(block)):
+                if kind == "big":
+                    self.wfile.write(block)
+                else:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
+            if kind != "big":
+                self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading: what the size limit is for
+
+    def generated(self, host: str, path: str, query: str, send_body: bool) -> None:
+        parts = path.split("/")[2:]
+        if len(parts) == 2 and parts[0] == "feed" and parts[1].isdigit():
+            hosts = int(dict(p.partition("=")[::2] for p in query.split("&") if p).get("hosts", 0) or 0)
+            items = []
+            for i in range(int(parts[1])):
+                where = f"h{i % hosts}.{host}" if hosts else host
+                items.append(f"<item><title>生成的文章 {i}</title><link>http://{where}/_gen/article/{i}</link>"
+                             f"<pubDate>{formatdate(1665700000 + 60 * i)}</pubDate></item>")
+            body = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>生成的源</title>'
+                    f"<link>http://{host}/</link><description>x</description>{''.join(items)}</channel></rss>")
+            return self.answer(200, body.encode(), {"Content-Type": "application/rss+xml"}, send_body)
+        if len(parts) == 2 and parts[0] == "article" and parts[1].isdigit():
+            return self.answer(200, generated_article(int(parts[1])), {"Content-Type": "text/html; charset=utf-8"},
+                               send_body)
+        self.answer(404, b"no such generated page", {"Content-Type": "text/plain"}, send_body)
 
     def answer(self, status: int, body: bytes, headers: dict[str, str], send_body: bool,
                truncate: bool = False) -> None:
@@ -166,6 +286,23 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body:
             self.wfile.write(body[: len(body) // 2] if truncate else body)
+
+
+HANG_SECONDS = 120  # longer than any crawl timeout a test sets
+_TOPICS = ("端侧推理芯片", "自动驾驶域控制器", "模型量化工具链", "边缘视觉模组", "开源推理框架", "车规级NPU",
+           "存算一体架构", "低功耗语音识别")
+
+
+def generated_article(i: int) -> bytes:
+    """Article page number i: its own title and text, the same every time."""
+    topic = _TOPICS[i % len(_TOPICS)]
+    paragraphs = "".join(
+        f"<p>第{i}篇报道的第{k}段：一家公司发布了新的{topic}方案，在功耗和性能之间取得了新的平衡，"
+        f"工程师介绍了它在第{i * 7 + k}号测试中的表现，并计划在下个季度向更多客户送样。</p>" for k in range(6))
+    return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{topic}进展 第{i}篇</title>'
+            f"</head><body><div class='nav'><a href='/'>首页</a></div><h1>{topic}进展 第{i}篇</h1>"
+            f"<div class='info'>2022年10月{1 + i % 28}日 08:{i % 60:02d} 作者：记者{i % 10}号</div>"
+            f"<div class='article'>{paragraphs}</div><div class='footer'>版权所有</div></body></html>").encode()
 
 
 def make_server(roots: list[Path], port: int = 0, log: Path | None = None) -> ThreadingHTTPServer:

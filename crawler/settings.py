@@ -33,6 +33,17 @@ DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 REDIRECT_MAX_TIMES = 10
 METAREFRESH_ENABLED = True
 
+DOWNLOADER_MIDDLEWARES = {
+    # robots.txt that answers 5xx or cannot be fetched closes its host for the run
+    # (Scrapy allows everything then); its Crawl-delay is kept.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.PoliteRobotsTxtMiddleware": 100,
+    # Above the retry middleware (550), so that it sees a 429/503 Retry-After first.
+    "crawler.middlewares.HostPacingMiddleware": 560,
+}
+# 429 joins Scrapy's retried statuses by default; listed here to say that it is meant.
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
 ITEM_PIPELINES = {
     "pipelines.canonical.CanonicalPipeline": 100,
     "pipelines.extract.ExtractPipeline": 300,
@@ -41,7 +52,10 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "crawler.runrecord.RunRecorder": 500,
+    "crawler.progress.Progress": 510,
 }
+# Live progress line: None means "when standard error is a terminal".
+AIBRIEF_PROGRESS = None
 # A crawl opens no listening ports of its own.
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False

@@ -46,8 +46,11 @@ def parse_iso(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite_utils.Database:
-    """Open the archive, creating it and bringing its schema up to date."""
+def connect(path: str | os.PathLike, *, migrate: bool = True, max_size_mb: float | None = None) -> sqlite_utils.Database:
+    """Open the archive, creating it and bringing its schema up to date.
+
+    ``max_size_mb`` caps the file (a quota): writes beyond it fail as on a full disk.
+    """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,6 +64,9 @@ def connect(path: str | os.PathLike, *, migrate: bool = True) -> sqlite_utils.Da
         db.execute("PRAGMA foreign_keys = ON")
         if migrate:
             apply_migrations(db)
+        if max_size_mb:
+            page_size = db.execute("PRAGMA page_size").fetchone()[0]
+            db.execute(f"PRAGMA max_page_count = {int(max_size_mb * 2**20 // page_size)}")
     except sqlite3.DatabaseError as exc:
         raise StorageError(f"{path}: cannot open the database: {exc}") from None
     except OSError as exc:
@@ -225,6 +231,8 @@ def schema_version(db: sqlite_utils.Database) -> int:
 
 def apply_migrations(db: sqlite_utils.Database) -> None:
     """Bring the schema to the newest version, one migration per transaction."""
+    if schema_version(db) == len(MIGRATIONS):
+        return  # the usual case, checked without taking the write lock
     while True:
         with immediate(db):
             version = schema_version(db)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 
 from pipelines.canonical import canonical_url
 from pipelines import frontier
@@ -105,8 +107,8 @@ def stored_canonical_urls(db: sqlite_utils.Database, urls: list[str]) -> set[str
 class Archive:
     """The crawl process's one connection to the archive."""
 
-    def __init__(self, path: Path, max_attempts: int = 5) -> None:
-        self.db = connect(path)
+    def __init__(self, path: Path, max_attempts: int = 5, max_size_mb: float | None = None) -> None:
+        self.db = connect(path, max_size_mb=max_size_mb)
         self.max_attempts = max_attempts
 
     @classmethod
@@ -116,7 +118,7 @@ class Archive:
             from crawler.config import config_for_crawler
 
             config = config_for_crawler(crawler)
-            archive = cls(config.database, config.crawl.max_attempts)
+            archive = cls(config.database, config.crawl.max_attempts, config.max_size_mb)
             crawler._aibrief_archive = archive
         return archive
 
@@ -171,14 +173,31 @@ class StorePipeline:
     """Writes each new article to the archive and counts what happened."""
 
     def __init__(self, crawler) -> None:
+        self.crawler = crawler
         self.stats = crawler.stats
         self.archive = Archive.for_crawler(crawler)
+        self.stopping = False
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     def process_item(self, item):
+        try:
+            return self._store(item)
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc):
+                raise
+            # Disk (or the configured size cap) full: stop the crawl cleanly; what is stored
+            # stays, this page stays pending, and the run is marked failed.
+            self.stats.inc_value("aibrief/disk_full")
+            if not self.stopping:
+                self.stopping = True
+                logger.error("the archive is full (%s): stopping the crawl", exc)
+                deferred_from_coro(self.crawler.engine.close_spider_async(reason="disk_full"))
+            raise DropItem(f"not stored, archive full: {item.final_url}", log_level="DEBUG") from None
+
+    def _store(self, item):
         declared = item.article.canonical_url
         if declared:
             # The page named its own address (WeChat's __biz/mid/idx/sn form, rel=canonical):

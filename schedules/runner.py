@@ -79,6 +79,8 @@ def crawl(config: Config, source_ids: list[str] | None = None, *, command: str =
                 clean = False
                 errors.append(f"scrapy crawl {spider} exited with status {code}")
         counts = runs.get_run(db, run_id).counts
+        if counts.get("disk_full"):
+            errors.append("the archive is full (disk or max_size_mb): the crawl stopped")
         status = runs.run_status(counts, [s.id for s in sources], clean_exit=clean)
         return runs.finish_run(db, run_id, status, "; ".join(errors) or None)
     finally:

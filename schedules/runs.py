@@ -70,9 +70,9 @@ def get_run(db: sqlite_utils.Database, run_id: int) -> Run:
 
 
 def run_status(counts: dict[str, int], sources: list[str], clean_exit: bool = True) -> str:
-    """``failed`` when the crawl broke or every source failed, ``partial`` when something
-    failed, ``ok`` otherwise."""
-    if not clean_exit:
+    """``failed`` when the crawl broke (or the disk filled up) or every source failed,
+    ``partial`` when something failed, ``ok`` otherwise."""
+    if not clean_exit or counts.get("disk_full"):
         return "failed"
     failed_sources = [s for s in sources if counts.get(f"source/{s}/failed")]
     if sources and len(failed_sources) == len(sources):

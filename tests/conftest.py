@@ -35,6 +35,10 @@ class MockSite:
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines() if line]
 
+    def times(self, host: str) -> list[float]:
+        """When each request for a page of ``host`` arrived (robots.txt left out)."""
+        return [r["t"] for r in self.requests() if r["host"] == host and r["path"] != "/robots.txt"]
+
     def fetched(self, host: str | None = None) -> list[str]:
         """``host/path`` of every request since the last clear, robots.txt left out."""
         return [f"{r['host']}{r['path']}" for r in self.requests()
@@ -91,6 +95,8 @@ def env_for(site: MockSite | None = None, **extra: str) -> dict[str, str]:
         env.pop(key, None)
     if site is not None:
         env["http_proxy"] = env["HTTP_PROXY"] = site.proxy
+        # Loopback ports are reached directly (a closed port must refuse, not be proxied).
+        env["no_proxy"] = env["NO_PROXY"] = "127.0.0.1,localhost"
     env.update(extra)
     return env
 

@@ -21,6 +21,7 @@ from twisted.web.http import PotentialDataLoss
 from crawler import __version__
 from crawler.config import ConfigError, config_for_crawler, load_config
 from crawler.items import PageItem
+from crawler.middlewares import HostUnreachable
 from pipelines import clock, frontier
 from pipelines.canonical import canonical_url
 from pipelines.links import clean_url
@@ -126,18 +127,19 @@ class AibriefSpider(scrapy.Spider):
         source_id = request.meta.get("source_id")
         key = request.meta.get("frontier_key")
         reason = describe_failure(failure)
+        if failure.check(DownloadCancelledError) or (failure.check(IgnoreRequest) and "DOWNLOAD_MAXSIZE" in reason):
+            self.count("skipped/too_large")
+            self._settle(key, "skipped", "larger than the size limit")
+            logger.warning("not fetched, larger than the size limit: %s", request.url)
+            return
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # Refused on purpose (robots.txt): counted, not a failure. A host whose
             # robots.txt could not be read stays pending for the next run.
-            self.count("skipped/robots" if "robots" in reason.lower() else "skipped/ignored")
+            self.count("skipped/robots" if "robots" in reason.lower() else "skipped/redirects"
+                       if "redirect" in reason.lower() else "skipped/ignored")
             if "unavailable" not in reason:
                 self._settle(key, "skipped", reason)
             logger.info("not fetched: %s: %s", request.url, reason)
-            return
-        if failure.check(DownloadCancelledError):
-            self.count("skipped/too_large")
-            self._settle(key, "skipped", reason)
-            logger.warning("not fetched, larger than the size limit: %s", request.url)
             return
         if failure.check(HttpError) and failure.value.response.status in GONE:
             self.count("skipped/gone")
@@ -167,6 +169,8 @@ def describe_failure(failure) -> str:
         return "timed out"
     if failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
         return "connection refused"
+    if failure.check(HostUnreachable):
+        return str(failure.value)
     if failure.check(ResponseDataLossError, ResponseFailed, PotentialDataLoss):
         return "connection lost mid-response (truncated body)"
     if failure.check(DownloadCancelledError):

@@ -32,7 +32,8 @@ Generated sites, for load and crash tests: ``/_gen/feed/<n>`` is an RSS feed of 
 links (``?hosts=k`` spreads them over hosts ``h0.<host>`` … ``h<k-1>.<host>``), and
 ``/_gen/article/<i>`` a deterministic article page.
 
-A sidecar ``Delay: 3`` line makes a file answer after three seconds.
+A sidecar ``Delay: 3`` line makes a file answer after three seconds; a sidecar ``ETag`` or
+``Last-Modified`` makes it answer a matching conditional request with 304.
 
     python -m crawler.sampleserver ROOT [ROOT ...] [--port N] [--log FILE]
 
@@ -165,6 +166,11 @@ class Handler(BaseHTTPRequestHandler):
                     time.sleep(float(value))
                 elif name.strip():
                     headers[name.strip()] = value.strip()
+        etag, modified = headers.get("ETag"), headers.get("Last-Modified")
+        if status == 200 and ((etag and self.headers.get("If-None-Match") == etag)
+                              or (modified and self.headers.get("If-Modified-Since") == modified)):
+            return self.answer(304, b"", {k: v for k, v in headers.items() if k in ("ETag", "Last-Modified")},
+                               send_body)
         self.answer(status, body, headers, send_body, truncate=truncate)
 
     def fault(self, host: str, path: str, query: str, send_body: bool) -> None:

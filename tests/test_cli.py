@@ -230,3 +230,31 @@ def test_extract_command_on_a_saved_page_and_a_url(site, tmp_path):
     missing = run_cli("extract", "http://pages.fixture.test/a/gone.html", site=site)
     assert missing.returncode == 1 and missing.stderr.endswith("HTTP 404\n")
     assert run_cli("extract", "no-such-file.html").returncode == 2
+
+
+def test_sources_show_health_and_run_names_the_sources_when_all_failed(site, db_path, config_file):
+    """Source health: a feed that is an HTML page, or empty, is a failure; aibrief run exits
+    non-zero naming the sources when every source failed."""
+    config = config_file('[[sources]]\nid = "html"\nurl = "http://feeds.fixture.test/html-instead.xml"\n'
+                         '[[sources]]\nid = "empty"\nurl = "http://feeds.fixture.test/empty.xml"\n')
+    base = ("--config", str(config), "--db", str(db_path))
+    for _ in range(2):
+        result = run_cli(*base, "run", site=site)
+    assert result.returncode == 1
+    assert "run 2 failed" in result.stdout and "failed sources: empty, html" in result.stdout
+    table = run_cli(*base, "sources").stdout.splitlines()
+    assert table[0].split()[:3] == ["source", "state", "last"]
+    rows_by_id = {line.split()[0]: line for line in table[1:]}
+    assert rows_by_id["html"].split()[1:4] == ["on", "never", "2"]
+    assert "not a readable feed" in rows_by_id["html"] or "no entries" in rows_by_id["html"]
+    listed = run_cli(*base, "runs").stdout.splitlines()
+    assert len(listed) == 2 and "run 2 failed" in listed[0] and "[aibrief run]" in listed[0]
+
+
+def test_progress_line_when_asked(site, db_path, config_file):
+    from conftest import scrapy_crawl
+
+    config = config_file('[[sources]]\nid = "dates"\nurl = "http://feeds.fixture.test/chinese-dates.xml"\n')
+    result = scrapy_crawl("feed", "-s", "AIBRIEF_PROGRESS=1", config=config, db=db_path, site=site)
+    # (text mode turns the line's carriage returns into newlines)
+    assert "\ncrawl: 3 pages, 3 stored, 0 skipped, 0 failed | dates 3" in result.stderr

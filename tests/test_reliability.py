@@ -270,3 +270,28 @@ def test_entity_expansion_in_feeds_is_refused(site, db_path, config_file, tmp_pa
     titles = [t for (t,) in rows(db_path, "SELECT title FROM articles")]
     assert all(len(t or "") < 200 for t in titles)
     assert "root:" not in json.dumps(rows(db_path, "SELECT title, text FROM articles"))
+
+
+def test_an_unchanged_feed_is_a_304_counted_not_an_error(site, db_path, config_file):
+    """Conditional GET: the validators a feed answered with are sent back; 304 is counted."""
+    config = config_file('[[sources]]\nid = "etag"\nurl = "http://feeds.fixture.test/etag.xml"\n')
+    assert scrapy_crawl("feed", config=config, db=db_path, site=site).returncode == 0
+    site.clear()
+    assert scrapy_crawl("feed", config=config, db=db_path, site=site).returncode == 0
+    (feed,) = [r for r in site.requests() if r["path"] == "/etag.xml"]
+    assert feed["if_none_match"] == '"v1-chinese-dates"'
+    assert feed["if_modified_since"] == "Fri, 14 Oct 2022 00:00:00 GMT"
+    run = last_run(db_path)
+    assert run["status"] == "ok" and run["counts"]["feed/not_modified"] == 1
+    assert "source/etag/failed" not in run["counts"]
+    assert rows(db_path, "SELECT consecutive_failures, last_error FROM sources WHERE id = 'etag'") == [(0, None)]
+
+
+def test_requests_name_the_project_and_its_contact(site, db_path, config_file):
+    """Politeness: a user agent naming the project, with the contact URL from the config."""
+    config = config_file(contact="https://example.org/our-crawler")
+    crawl_urls([f"{P}/a/undated-1.html"], config=config, db=db_path, site=site)
+    agents = {r["ua"] for r in site.requests()}
+    assert len(agents) == 1, agents
+    (agent,) = agents
+    assert agent.startswith("aibrief/") and "+https://example.org/our-crawler" in agent

@@ -305,15 +305,28 @@ def search(app: App, query, limit):
         click.echo("no matches", err=True)
 
 
-@cli.command()
-@click.pass_obj
-@handled
-def sources(app: App):
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def sources(ctx):
     """Show each source's health: last success, failures in a row, items, last error.
 
     \b
     Example:
         aibrief sources
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(sources_table)
+
+
+@sources.command("list")
+@click.pass_obj
+@handled
+def sources_table(app: App):
+    """The source health table (what plain `aibrief sources` shows).
+
+    \b
+    Example:
+        aibrief sources list
     """
     from pipelines.store import sync_sources
     from schedules.health import source_table
@@ -628,6 +641,10 @@ def _run_line(run) -> str:
     if run.error:
         line += f"; {run.error}"
     return line
+
+
+# Commands in modules of their own (crawler/cli_*.py) register themselves on the groups
+# above when imported here, one line each.
 
 
 def main() -> None:

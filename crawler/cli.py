@@ -645,6 +645,7 @@ def _run_line(run) -> str:
 
 # Commands in modules of their own (crawler/cli_*.py) register themselves on the groups
 # above when imported here, one line each.
+from crawler import cli_bench  # noqa: E402,F401
 
 
 def main() -> None:

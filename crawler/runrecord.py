@@ -51,6 +51,7 @@ class RunRecorder:
         counts["requests"] = int(stats.get("downloader/request_count", 0))
         counts["responses"] = int(stats.get("downloader/response_count", 0))
         counts["retries"] = int(stats.get("retry/count", 0))
+        counts["elapsed_ms"] = int(1000 * (stats.get("elapsed_time_seconds") or 0))
         sources = list(getattr(spider, "source_ids", []))
         try:
             runs.add_counts(self.db, self.run_id, counts)

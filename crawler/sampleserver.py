@@ -138,15 +138,19 @@ class Handler(BaseHTTPRequestHandler):
             if host in LOOPBACK:  # direct: /<host>/<path>
                 _, _, rest = path.lstrip("/").partition("/")
                 host, path = path.lstrip("/").split("/", 1)[0], "/" + rest
-        self.sites.record({"t": time.time(), "method": self.command, "host": host, "path": path,
+        number = self.sites.next_count("", "requests")
+        self.sites.record({"id": number, "t": time.time(), "method": self.command, "host": host, "path": path,
                            "query": target.query, "ua": self.headers.get("User-Agent", ""),
                            "if_none_match": self.headers.get("If-None-Match"),
                            "if_modified_since": self.headers.get("If-Modified-Since")})
-        if path.startswith("/_fault/"):
-            return self.fault(host, path, target.query, send_body)
-        if path.startswith("/_gen/"):
-            return self.generated(host, path, target.query, send_body)
-        self.serve_file(host, path, target.query, send_body)
+        try:
+            if path.startswith("/_fault/"):
+                return self.fault(host, path, target.query, send_body)
+            if path.startswith("/_gen/"):
+                return self.generated(host, path, target.query, send_body)
+            self.serve_file(host, path, target.query, send_body)
+        finally:
+            self.sites.record({"id": number, "t_end": time.time()})  # when the answer was sent
 
     def serve_file(self, host: str, path: str, query: str, send_body: bool, truncate: bool = False) -> None:
         found = self.sites.find(host, path, query)

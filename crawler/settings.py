@@ -17,6 +17,8 @@ AIBRIEF_CONFIG = None
 AIBRIEF_DB = None
 # The crawl_runs row this process reports into; None: the process records a run of its own.
 AIBRIEF_RUN_ID = None
+# Extraction worker processes: None is one per core, 0 extracts inline in the reactor.
+AIBRIEF_EXTRACT_WORKERS = None
 
 # Politeness. The user agent names the project and a contact URL from the configuration.
 ROBOTSTXT_OBEY = True

@@ -426,27 +426,46 @@ def _language(tree, text: str) -> str | None:
     return "en" if letters > len(sample) * 0.5 else (declared.split("-")[0] or None)
 
 
+def extract_job(body: bytes, url: str | None, content_type: str | None, tz: str,
+                now: datetime) -> Extraction:
+    """:func:`extract` as a worker process runs it (arguments and result pickle)."""
+    return extract(body, url, content_type=content_type, tz=ZoneInfo(tz), now=now)
+
+
 class ExtractPipeline:
-    """Turns a fetched page into an article; pages that hold none are dropped and counted."""
+    """Turns a fetched page into an article; pages that hold none are dropped and counted.
+
+    Extraction runs in a process pool (``AIBRIEF_EXTRACT_WORKERS``, by default one worker
+    per core) or, with 0 workers, inline in the reactor thread.
+    """
 
     def __init__(self, crawler) -> None:
         from crawler.config import config_for_crawler
+        from pipelines.pool import ExtractionPool, default_workers
         from pipelines.store import Archive
 
         self.stats = crawler.stats
         self.config = config_for_crawler(crawler)
         self.archive = Archive.for_crawler(crawler)
+        workers = crawler.settings.get("AIBRIEF_EXTRACT_WORKERS")
+        workers = default_workers() if workers in (None, "") else int(workers)
+        self.pool = ExtractionPool(workers) if workers > 0 else None
+        self.stats.set_value("aibrief/extract_workers", workers)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def process_item(self, item):
+    async def process_item(self, item):
         source = self.config.source(item.source_id) if item.source_id else None
-        tz = ZoneInfo(source.timezone) if source and source.timezone else self.config.tz
+        zone = source.timezone if source and source.timezone else self.config.timezone
         try:
-            result = extract(item.body, item.final_url, content_type=item.content_type, tz=tz,
-                             now=item.fetched_at)
+            if self.pool is None:
+                result = extract(item.body, item.final_url, content_type=item.content_type,
+                                 tz=ZoneInfo(zone), now=item.fetched_at)
+            else:
+                result = await self.pool.extract(item.body, item.final_url, item.content_type, zone,
+                                                 item.fetched_at)
         except Exception as exc:  # one odd page must not end the crawl: count it, name it
             logger.warning("extraction failed on %s: %s: %s", item.final_url, type(exc).__name__, exc)
             self.stats.inc_value("aibrief/dropped/extract_error")
@@ -460,4 +479,10 @@ class ExtractPipeline:
         if result.article.site:
             self.stats.inc_value(f"aibrief/adapter/{result.article.site}")
         item.article = result.article
+        item.body = b""  # the bytes are done with: let them go before storing
         return item
+
+    def close_spider(self) -> None:
+        if self.pool is not None:
+            self.stats.set_value("aibrief/extract_pool_restarts", self.pool.restarts)
+            self.pool.close()

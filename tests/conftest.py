@@ -31,9 +31,12 @@ class MockSite:
         return f"http://127.0.0.1:{self.port}"
 
     def requests(self) -> list[dict]:
+        """Every request since the last clear, as it arrived (with ``t_end`` once answered)."""
         if not self.log.exists():
             return []
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line]
+        records = [json.loads(line) for line in self.log.read_text().splitlines() if line]
+        ends = {r["id"]: r["t_end"] for r in records if "t_end" in r}
+        return [{**r, "t_end": ends.get(r["id"])} for r in records if "method" in r]
 
     def times(self, host: str) -> list[float]:
         """When each request for a page of ``host`` arrived (robots.txt left out)."""

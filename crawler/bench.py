@@ -1,0 +1,223 @@
+"""The throughput benchmark behind ``aibrief bench``: pages/s, CPU per page and peak memory.
+
+In one invocation, over the same N pages served from loopback by a separate process:
+
+- ``bare``: trafilatura alone over the page bytes in one process: the per-core ceiling;
+- ``inline``: the whole crawl (fetch, canonical URL, extraction, every later stage, store)
+  into a fresh database with extraction in the reactor thread;
+- ``pool``: the same with the extraction pool.
+
+Pages are made from realistic pages (the project's own sample and adapter fixtures, or a
+folder such as ``../shared/corpus``), each made unique, spread over eight hosts so that the
+one-request-per-host rule is not what is measured. CPU time and memory are read from
+/proc for the crawl and every process under it (workers included), sampled every 0.1 s;
+throughput uses the crawl's own elapsed time (spider opened to closed).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTS = 8
+SAMPLE_EVERY = 0.1
+_TICK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def sample_pages(corpus: Path | None) -> list[bytes]:
+    """Article pages to build the bench site from."""
+    if corpus is not None:
+        files = sorted(corpus.rglob("*.html.gz")) + sorted(corpus.rglob("*.html"))
+        pages = [gzip.decompress(f.read_bytes()) if f.suffix == ".gz" else f.read_bytes() for f in files]
+    else:
+        sites = ROOT / "crawler" / "demo" / "sites"
+        files = [f for f in sorted(sites.rglob("*")) if f.is_file() and f.name not in ("robots.txt",)
+                 and "/feed" not in f.as_posix() and "/rss" not in f.as_posix() and "/private/" not in f.as_posix()
+                 and not f.read_bytes().lstrip().startswith(b"<?xml")]
+        files += [f for f in sorted((ROOT / "tests" / "adapters").rglob("*.html"))
+                  if '"not_article"' not in f.with_suffix(".json").read_text("utf-8")]
+        pages = [f.read_bytes() for f in files]
+    pages = [p for p in pages if b"</p>" in p]
+    if not pages:
+        raise SystemExit(f"no pages with paragraphs found in {corpus or 'the project fixtures'}")
+    return pages
+
+
+def build_site(pages: list[bytes], count: int, into: Path) -> list[str]:
+    """Write ``count`` unique pages as sites under ``into``; return their URLs."""
+    urls = []
+    for i in range(count):
+        base = pages[i % len(pages)]
+        unique = base.replace(b"</p>", f" (bench {i})</p>".encode(), 1)
+        host = f"b{i % HOSTS}.bench.test"
+        path = into / host / "p" / f"{i}.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(unique)
+        urls.append(f"http://{host}/p/{i}.html")
+    return urls
+
+
+def _tree(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [pid], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _usage(pid: int) -> tuple[float, int] | None:
+    """(CPU seconds, resident bytes) of one process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/statm") as statm:
+            resident = int(statm.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICK, resident
+
+
+def watch(process: subprocess.Popen) -> tuple[float, float]:
+    """Wait for a process; return (CPU seconds of it and all under it, peak summed RSS in MB)."""
+    cpu: dict[int, float] = {}
+    peak = 0
+    while process.poll() is None:
+        total = 0
+        for pid in _tree(process.pid):
+            usage = _usage(pid)
+            if usage:
+                cpu[pid] = usage[0]
+                total += usage[1]
+        peak = max(peak, total)
+        time.sleep(SAMPLE_EVERY)
+    return sum(cpu.values()), peak / 2**20
+
+
+def bare(pages_dir: Path) -> dict:
+    """trafilatura alone over every page under ``pages_dir``, in this process."""
+    import trafilatura
+
+    files = sorted(pages_dir.rglob("*.html"))
+    bodies = [f.read_bytes() for f in files]
+    for body in bodies[:5]:  # warm up, as the eval script does
+        trafilatura.bare_extraction(body, with_metadata=True)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for body in bodies:
+        trafilatura.bare_extraction(body, with_metadata=True)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"pages": len(bodies), "pages_per_s": len(bodies) / wall, "cpu_ms_per_page": 1000 * cpu / len(bodies),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "seconds": wall}
+
+
+def crawl(urls_file: Path, proxy: str, workers: int, workdir: Path) -> dict:
+    """The whole crawl of the bench site into a fresh database."""
+    db = workdir / f"bench-{workers}.db"
+    for stale in workdir.glob(f"bench-{workers}.db*"):
+        stale.unlink()
+    config = workdir / "bench.toml"
+    config.write_text('[crawl]\ndelay = 0.0\nretries = 0\ntimeout = 60.0\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIBRIEF_")}
+    env.update(AIBRIEF_CONFIG=str(config), AIBRIEF_DB=str(db), http_proxy=proxy, HTTP_PROXY=proxy,
+               no_proxy="", NO_PROXY="", SCRAPY_SETTINGS_MODULE="crawler.settings")
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scrapy", "crawl", "urls", "-a", f"file={urls_file}", "-s", "LOG_LEVEL=ERROR",
+         "-s", f"AIBRIEF_EXTRACT_WORKERS={workers}", "-s", "AIBRIEF_PROGRESS=0",
+         # Enough hosts in parallel for the fetch side never to be what is measured.
+         "-s", "CONCURRENT_REQUESTS=32"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cpu, peak = watch(process)
+    wall = time.perf_counter() - started
+    errors = process.stderr.read().decode("utf-8", "replace").strip()
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        counts = json.loads(conn.execute("SELECT counts FROM crawl_runs ORDER BY id DESC").fetchone()[0])
+    finally:
+        conn.close()
+    elapsed = counts.get("elapsed_ms", wall * 1000) / 1000
+    return {"pages": stored, "pages_per_s": stored / elapsed, "cpu_ms_per_page": 1000 * cpu / max(stored, 1),
+            "peak_rss_mb": peak, "seconds": elapsed, "wall_seconds": wall, "workers": workers,
+            "failed": counts.get("failed", 0) + counts.get("dropped/extract_error", 0),
+            "not_articles": counts.get("dropped/not_article", 0),
+            "errors": errors.splitlines()[-1] if errors else ""}
+
+
+def run(pages: int, workers: int, corpus: Path | None, runs: tuple[str, ...] = ("bare", "inline", "pool"),
+        echo=print) -> dict:
+    cores = len(os.sched_getaffinity(0))
+    with tempfile.TemporaryDirectory(prefix="aibrief-bench-") as tmp:
+        work = Path(tmp)
+        urls = build_site(sample_pages(corpus), pages, work / "site")
+        urls_file = work / "urls.txt"
+        urls_file.write_text("\n".join(urls) + "\n", encoding="utf-8")
+        server = subprocess.Popen([sys.executable, "-m", "crawler.sampleserver", str(work / "site")],
+                                  cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        try:
+            port = int(server.stdout.readline().split()[1])
+            result: dict = {"cores": cores, "pages": pages}
+            if "bare" in runs:
+                echo(f"bare trafilatura over {pages} pages ...")
+                out = subprocess.run([sys.executable, "-m", "crawler.bench", "bare", str(work / "site")],
+                                     cwd=ROOT, capture_output=True, text=True, check=True)
+                result["bare"] = json.loads(out.stdout)
+            for name, count in (("inline", 0), ("pool", workers)):
+                if name in runs:
+                    echo(f"{name} crawl of {pages} pages ({count} extraction workers) ...")
+                    result[name] = crawl(urls_file, f"http://127.0.0.1:{port}", count, work)
+        finally:
+            server.terminate()
+            server.wait()
+    if "pool" in result and "inline" in result:
+        result["pool_over_inline"] = result["pool"]["pages_per_s"] / result["inline"]["pages_per_s"]
+    if "pool" in result and "bare" in result:
+        result["pool_over_ceiling"] = result["pool"]["pages_per_s"] / (cores * result["bare"]["pages_per_s"])
+    return result
+
+
+def report(result: dict) -> list[str]:
+    lines = [f"{result['pages']} pages, {result['cores']} cores",
+             f"{'run':8} {'pages/s':>9} {'cpu ms/page':>12} {'peak RSS MB':>12}  notes"]
+    for name in ("bare", "inline", "pool"):
+        if name in result:
+            r = result[name]
+            note = ""
+            if name != "bare":
+                note = f"{r['pages']} stored, {r['failed']} failed, {r['not_articles']} not articles"
+            lines.append(f"{name:8} {r['pages_per_s']:9.1f} {r['cpu_ms_per_page']:12.1f} {r['peak_rss_mb']:12.0f}  {note}")
+    ratios = []
+    if "pool_over_inline" in result:
+        ratios.append(f"pool/inline {result['pool_over_inline']:.2f}")
+    if "pool_over_ceiling" in result:
+        ratios.append(f"pool/(cores x bare) {result['pool_over_ceiling']:.2f}")
+    if ratios:
+        lines.append("; ".join(ratios))
+    return lines
+
+
+if __name__ == "__main__":
+    # python -m crawler.bench bare DIR: the bare trafilatura run, in a process of its own.
+    if len(sys.argv) == 3 and sys.argv[1] == "bare":
+        print(json.dumps(bare(Path(sys.argv[2]))))
+    else:
+        sys.exit("usage: python -m crawler.bench bare DIR   (aibrief bench runs the whole benchmark)")

@@ -1,0 +1,71 @@
+"""The extraction pool: the same articles as inline extraction, and no page lost when a
+worker process is killed."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import ROOT, env_for, last_run, rows, scrapy_crawl
+
+DEMO_CONFIG = ROOT / "crawler" / "demo" / "demo.toml"
+COLUMNS = ("canonical_url, url, first_url, source_id, title, author, authors, published, published_from,"
+           " language, text, summary, images, site")
+
+
+def test_the_pool_stores_exactly_what_inline_extraction_stores(site, tmp_path):
+    inline, pooled = tmp_path / "inline.db", tmp_path / "pooled.db"
+    for db, workers in ((inline, 0), (pooled, 2)):
+        result = scrapy_crawl("feed", "-s", f"AIBRIEF_EXTRACT_WORKERS={workers}", config=DEMO_CONFIG, db=db,
+                              site=site)
+        assert result.returncode == 0, result.stderr[-1500:]
+        assert last_run(db)["counts"]["extract_workers"] == workers
+    query = f"SELECT {COLUMNS} FROM articles ORDER BY canonical_url"
+    links = "SELECT a.canonical_url, l.url, l.role FROM article_links l JOIN articles a ON a.id = l.article_id ORDER BY 1, 2"
+    assert len(rows(inline, query)) == 13
+    assert rows(pooled, query) == rows(inline, query)
+    assert rows(pooled, links) == rows(inline, links)
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def test_a_killed_worker_loses_no_page(site, db_path, config_file):
+    config = config_file('[[sources]]\nid = "gen"\nurl = "http://gen.fixture.test/_gen/feed/200"\n')
+    env = env_for(site, AIBRIEF_CONFIG=str(config), AIBRIEF_DB=str(db_path))
+    crawl = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "feed", "-s", "AIBRIEF_EXTRACT_WORKERS=2",
+                              "-s", "LOG_LEVEL=WARNING"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    killed = 0
+    deadline = time.monotonic() + 60
+    while killed < 2 and time.monotonic() < deadline and crawl.poll() is None:
+        # Workers are the fork server's children: grandchildren of the crawl.
+        workers = [pid for child in descendants(crawl.pid) for pid in descendants(child)]
+        stored = rows(db_path, "SELECT count(*) FROM articles")[0][0] if db_path.exists() else 0
+        if workers and stored >= 20 * (killed + 1):
+            os.kill(workers[0], signal.SIGKILL)
+            killed += 1
+        time.sleep(0.05)
+    _, stderr = crawl.communicate(timeout=180)
+    assert killed == 2, "the crawl ended before the workers could be killed"
+    assert crawl.returncode == 0
+    assert rows(db_path, "SELECT count(*), count(DISTINCT canonical_url) FROM articles") == [(200, 200)]
+    counts = last_run(db_path)["counts"]
+    assert counts["extract_pool_restarts"] >= 2 and "failed" not in counts and "dropped/extract_error" not in counts
+    assert "extraction pool restarted: its extraction worker died" in stderr

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -51,9 +52,14 @@ def sample_pages(corpus: Path | None) -> list[bytes]:
     return pages
 
 
+# A page's statement of its own address would make every copy of it one article.
+_DECLARED_ADDRESS = re.compile(rb"<link[^>]+rel=[\"']canonical[\"'][^>]*>|msg_link\s*=\s*\"[^\"]*\"")
+
+
 def build_site(pages: list[bytes], count: int, into: Path) -> list[str]:
     """Write ``count`` unique pages as sites under ``into``; return their URLs."""
     urls = []
+    pages = [_DECLARED_ADDRESS.sub(b"", page) for page in pages]
     for i in range(count):
         base = pages[i % len(pages)]
         unique = base.replace(b"</p>", f" (bench {i})</p>".encode(), 1)
@@ -127,19 +133,21 @@ def bare(pages_dir: Path) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "seconds": wall}
 
 
-def crawl(urls_file: Path, proxy: str, workers: int, workdir: Path) -> dict:
-    """The whole crawl of the bench site into a fresh database."""
+def crawl(urls_file: Path | None, proxy: str, workers: int, workdir: Path, sources: str = "") -> dict:
+    """The whole crawl of the bench site (the URLs in ``urls_file``, or the feed sources
+    given as TOML) into a fresh database."""
     db = workdir / f"bench-{workers}.db"
     for stale in workdir.glob(f"bench-{workers}.db*"):
         stale.unlink()
     config = workdir / "bench.toml"
-    config.write_text('[crawl]\ndelay = 0.0\nretries = 0\ntimeout = 60.0\n', encoding="utf-8")
+    config.write_text(f'[crawl]\ndelay = 0.0\nretries = 0\ntimeout = 60.0\n{sources}', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIBRIEF_")}
     env.update(AIBRIEF_CONFIG=str(config), AIBRIEF_DB=str(db), http_proxy=proxy, HTTP_PROXY=proxy,
                no_proxy="", NO_PROXY="", SCRAPY_SETTINGS_MODULE="crawler.settings")
     started = time.perf_counter()
+    spider = ["urls", "-a", f"file={urls_file}"] if urls_file else ["feed"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "scrapy", "crawl", "urls", "-a", f"file={urls_file}", "-s", "LOG_LEVEL=ERROR",
+        [sys.executable, "-m", "scrapy", "crawl", *spider, "-s", "LOG_LEVEL=ERROR",
          "-s", f"AIBRIEF_EXTRACT_WORKERS={workers}", "-s", "AIBRIEF_PROGRESS=0",
          # Enough hosts in parallel for the fetch side never to be what is measured.
          "-s", "CONCURRENT_REQUESTS=32"],
@@ -193,6 +201,54 @@ def run(pages: int, workers: int, corpus: Path | None, runs: tuple[str, ...] = (
     if "pool" in result and "bare" in result:
         result["pool_over_ceiling"] = result["pool"]["pages_per_s"] / (cores * result["bare"]["pages_per_s"])
     return result
+
+
+def memory(workers: int, corpus: Path | None, sizes: tuple[int, ...] = (2000, 10_000), echo=print) -> dict:
+    """Peak RSS of the pool crawl at several sizes: a bounded working set does not grow."""
+    result: dict = {"workers": workers}
+    for size in sizes:
+        echo(f"pool crawl of {size} pages ...")
+        result[str(size)] = run(size, workers, corpus, runs=("pool",), echo=echo)["pool"]
+    small, large = (result[str(size)]["peak_rss_mb"] for size in (sizes[0], sizes[-1]))
+    result["growth"] = large / small - 1
+    return result
+
+
+def load(urls: int = 5000, hosts: int = 50, workers: int = 2, echo=print) -> dict:
+    """Scenario 27: ``urls`` generated articles over ``hosts`` loopback hosts."""
+    with tempfile.TemporaryDirectory(prefix="aibrief-load-") as tmp:
+        work = Path(tmp)
+        log = work / "requests.jsonl"
+        server = subprocess.Popen([sys.executable, "-m", "crawler.sampleserver", str(work), "--log", str(log)],
+                                  cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        try:
+            port = int(server.stdout.readline().split()[1])
+            echo(f"crawl of {urls} URLs over {hosts} hosts ...")
+            feed = f'[[sources]]\nid = "load"\nurl = "http://load.bench.test/_gen/feed/{urls}?hosts={hosts}"\n'
+            result = crawl(None, f"http://127.0.0.1:{port}", workers, work, sources=feed)
+        finally:
+            server.terminate()
+            server.wait()
+        result["hosts"] = hosts
+        result["most_at_once_on_a_host"] = most_at_once(log)
+    return result
+
+
+def most_at_once(log: Path) -> int:
+    """The most requests one host had in progress at the same time, from the server's log."""
+    records = [json.loads(line) for line in log.read_text().splitlines() if line]
+    ends = {r["id"]: r["t_end"] for r in records if "t_end" in r}
+    events: dict[str, list[tuple[float, int]]] = {}
+    for r in records:
+        if "method" in r and r["id"] in ends:
+            events.setdefault(r["host"], []).extend([(r["t"], 1), (ends[r["id"]], -1)])
+    most = 0
+    for marks in events.values():
+        busy = 0
+        for _, step in sorted(marks, key=lambda m: (m[0], m[1])):
+            busy += step
+            most = max(most, busy)
+    return most
 
 
 def report(result: dict) -> list[str]:

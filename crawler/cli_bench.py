@@ -16,22 +16,38 @@ from pipelines.pool import default_workers
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Build the site from the pages in this folder (*.html, *.html.gz), e.g. ../shared/corpus.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the figures here.")
+@click.option("--memory", is_flag=True, help="Instead: peak RSS of the pool crawl at 2,000 and 10,000 pages.")
+@click.option("--load", is_flag=True, help="Instead: 5,000 URLs over 50 loopback hosts (per-host limits, memory, errors).")
 @handled
-def bench(pages, workers, corpus, json_path):
+def bench(pages, workers, corpus, json_path, memory, load):
     """Measure throughput: bare trafilatura, the crawl inline, the crawl with the pool.
 
     All three over the same pages, served from loopback by a separate process. The last
-    line gives pool/inline and pool/(cores x bare).
+    line gives pool/inline and pool/(cores x bare). --memory and --load run the memory and
+    load checks instead.
 
     \b
     Example:
         aibrief bench --pages 2000 --json bench.json
     """
-    from crawler.bench import report, run
+    from crawler import bench as measure
 
-    result = run(pages, workers, corpus, echo=lambda line: click.echo(line, err=True))
-    for line in report(result):
-        click.echo(line)
+    echo = lambda line: click.echo(line, err=True)  # noqa: E731
+    if memory:
+        result = measure.memory(workers, corpus, echo=echo)
+        for size in ("2000", "10000"):
+            click.echo(f"pool, {size:>5} pages: peak RSS {result[size]['peak_rss_mb']:.0f} MB, "
+                       f"{result[size]['pages_per_s']:.1f} pages/s")
+        click.echo(f"peak RSS growth from 2,000 to 10,000 pages: {100 * result['growth']:+.1f} %")
+    elif load:
+        result = measure.load(workers=workers, echo=echo)
+        click.echo(f"{result['pages']} stored of 5000 URLs over {result['hosts']} hosts in {result['seconds']:.0f} s "
+                   f"({result['pages_per_s']:.1f} pages/s), {result['failed']} failed, peak RSS "
+                   f"{result['peak_rss_mb']:.0f} MB, at most {result['most_at_once_on_a_host']} request at once per host")
+    else:
+        result = measure.run(pages, workers, corpus, echo=echo)
+        for line in measure.report(result):
+            click.echo(line)
     if json_path:
         from pipelines.export import write_whole
 

@@ -150,7 +150,10 @@ class Handler(BaseHTTPRequestHandler):
                 return self.generated(host, path, target.query, send_body)
             self.serve_file(host, path, target.query, send_body)
         finally:
-            self.sites.record({"id": number, "t_end": time.time()})  # when the answer was sent
+            # When the answer started to go out: a client cannot have seen it any earlier, so
+            # a request for the same host arriving before then was really sent at the same time.
+            self.sites.record({"id": number, "t_end": getattr(self, "answered_at", None) or time.time()})
+            self.answered_at = None
 
     def serve_file(self, host: str, path: str, query: str, send_body: bool, truncate: bool = False) -> None:
         found = self.sites.find(host, path, query)
@@ -286,6 +289,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, status: int, body: bytes, headers: dict[str, str], send_body: bool,
                truncate: bool = False) -> None:
+        self.answered_at = time.time()
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)

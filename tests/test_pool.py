@@ -69,3 +69,18 @@ def test_a_killed_worker_loses_no_page(site, db_path, config_file):
     counts = last_run(db_path)["counts"]
     assert counts["extract_pool_restarts"] >= 2 and "failed" not in counts and "dropped/extract_error" not in counts
     assert "extraction pool restarted: its extraction worker died" in stderr
+
+
+def test_many_hosts_keep_one_request_at_a_time_each(site, db_path, config_file):
+    """Scenario 27, at a tenth of its size (``aibrief bench --load`` runs 5,000 URLs over 50
+    hosts): per-host limits hold, and throughput and errors are in the run's record."""
+    config = config_file('[[sources]]\nid = "load"\nurl = "http://load.fixture.test/_gen/feed/500?hosts=50"\n')
+    result = scrapy_crawl("feed", "-s", "CONCURRENT_REQUESTS=32", config=config, db=db_path, site=site, timeout=300)
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert rows(db_path, "SELECT count(*) FROM articles") == [(500,)]
+    from crawler.bench import most_at_once
+
+    assert most_at_once(site.log) == 1
+    assert len({r["host"] for r in site.requests()}) == 51  # 50 article hosts and the feed's
+    counts = last_run(db_path)["counts"]
+    assert counts["stored"] == 500 and counts["elapsed_ms"] > 0 and "failed" not in counts

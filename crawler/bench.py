@@ -33,6 +33,10 @@ _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
+class BenchError(Exception):
+    """A benchmark run that could not be measured; the message is one line."""
+
+
 def sample_pages(corpus: Path | None) -> list[bytes]:
     """Article pages to build the bench site from."""
     if corpus is not None:
@@ -160,9 +164,15 @@ def crawl(urls_file: Path | None, proxy: str, workers: int, workdir: Path, sourc
     conn = sqlite3.connect(db)
     try:
         stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-        counts = json.loads(conn.execute("SELECT counts FROM crawl_runs ORDER BY id DESC").fetchone()[0])
+        run_row = conn.execute("SELECT counts FROM crawl_runs ORDER BY id DESC").fetchone()
+    except sqlite3.OperationalError:
+        run_row = None
     finally:
         conn.close()
+    if run_row is None:
+        last = errors.splitlines()[-1] if errors else f"exit status {process.returncode}"
+        raise BenchError(f"the {workers}-worker crawl recorded no run: {last}")
+    counts = json.loads(run_row[0])
     elapsed = counts.get("elapsed_ms", wall * 1000) / 1000
     return {"pages": stored, "pages_per_s": stored / elapsed, "cpu_ms_per_page": 1000 * cpu / max(stored, 1),
             "peak_rss_mb": peak, "seconds": elapsed, "wall_seconds": wall, "workers": workers,

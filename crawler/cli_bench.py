@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from crawler.cli import cli, handled
+from crawler.cli import Failure, cli, handled
 from pipelines.pool import default_workers
 
 
@@ -32,6 +32,17 @@ def bench(pages, workers, corpus, json_path, memory, load):
     """
     from crawler import bench as measure
 
+    try:
+        result = _measure(measure, pages, workers, corpus, memory, load)
+    except measure.BenchError as exc:
+        raise Failure(str(exc)) from None
+    if json_path:
+        from pipelines.export import write_whole
+
+        write_whole(json_path, json.dumps(result, indent=2) + "\n")
+
+
+def _measure(measure, pages, workers, corpus, memory, load) -> dict:
     echo = lambda line: click.echo(line, err=True)  # noqa: E731
     if memory:
         result = measure.memory(workers, corpus, echo=echo)
@@ -48,7 +59,4 @@ def bench(pages, workers, corpus, json_path, memory, load):
         result = measure.run(pages, workers, corpus, echo=echo)
         for line in measure.report(result):
             click.echo(line)
-    if json_path:
-        from pipelines.export import write_whole
-
-        write_whole(json_path, json.dumps(result, indent=2) + "\n")
+    return result

@@ -109,6 +109,8 @@ def _content_type(path: Path, relative: str, body: bytes) -> str:
         return "text/plain"
     if name.endswith(".pdf"):
         return "application/pdf"
+    if name.endswith((".png", ".jpg", ".jpeg", ".gif", ".webp")):
+        return "image/" + name.rsplit(".", 1)[1].replace("jpg", "jpeg")
     if name.endswith(".json"):
         return "application/json"
     return "text/html"

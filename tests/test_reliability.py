@@ -295,3 +295,14 @@ def test_requests_name_the_project_and_its_contact(site, db_path, config_file):
     assert len(agents) == 1, agents
     (agent,) = agents
     assert agent.startswith("aibrief/") and "+https://example.org/our-crawler" in agent
+
+
+def test_an_image_or_a_pdf_at_an_article_url_stores_nothing(site, db_path, config_file):
+    """Scenario 7: not an article at an article URL (an image, a PDF): nothing stored, the
+    reason recorded in the run and in the frontier."""
+    urls = [f"{P}/a/chart.png", f"{P}/a/notes.pdf"]
+    assert crawl_urls(urls, config=config_file(), db=db_path, site=site).returncode == 0
+    assert rows(db_path, "SELECT count(*) FROM articles") == [(0,)]
+    assert last_run(db_path)["counts"]["skipped/not_html"] == 2
+    assert {url: error for url, (_, _, error) in frontier(db_path).items()} == {
+        urls[0]: "not a page (image/png)", urls[1]: "not a page (application/pdf)"}

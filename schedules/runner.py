@@ -21,7 +21,8 @@ from schedules.lock import Lease
 logger = logging.getLogger(__name__)
 
 # The spider that crawls each source kind.
-SPIDERS = {"feed": "feed"}
+SPIDERS = {"feed": "feed", "sitemap": "sitemap", "listing": "listing", "arxiv": "arxiv",
+           "github-trending": "github", "wechat": "wechat"}
 POLL_SECONDS = 5
 
 
@@ -39,7 +40,8 @@ def select_sources(config: Config, source_ids: list[str] | None) -> list:
             known = ", ".join(s.id for s in config.sources) or "none"
             raise UnknownSource(f"unknown source {source_id!r} (configured: {known})")
         if not source.feed_url(config.crawl.rsshub):
-            raise UnknownSource(f"source {source_id!r} needs crawl.rsshub set in the configuration")
+            bridge = "crawl.wechat_bridge or crawl.rsshub" if source.kind == "wechat" else "crawl.rsshub"
+            raise UnknownSource(f"source {source_id!r} needs {bridge} set in the configuration")
         chosen.append(source)
     return chosen
 

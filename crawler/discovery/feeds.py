@@ -1,0 +1,67 @@
+"""RSS and Atom feeds, and WeChat accounts bridged to feeds.
+
+WeChat public accounts publish no feeds; bridges do (RSSHub's wechat routes, wechat2rss,
+wewe-rss, we-mp-rss…). Their entries should lead to the article on ``mp.weixin.qq.com``,
+which the WeChat site adapter reads, but some put the original address elsewhere (the
+guid, a second link, a "阅读原文" link in the content) and their own copy in ``link``:
+:func:`wechat_link` prefers the WeChat address wherever the entry gives it.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, tzinfo
+from urllib.parse import urlsplit
+
+import feedparser
+
+from crawler.discovery import DiscoveryError, Found, one_line
+from pipelines.dates import parse_date
+from pipelines.encoding import feed_document
+from pipelines.links import clean_url
+
+WECHAT_HOST = "mp.weixin.qq.com"
+_WECHAT_URL = re.compile(r"https?://mp\.weixin\.qq\.com/s[/?][^\s\"'<>]+")
+
+
+def read_feed(body: bytes, url: str, content_type: str | None, tz: tzinfo, now: datetime | None = None,
+              wechat: bool = False) -> list[Found]:
+    """The entries of a feed as links with hints; DiscoveryError when it has none."""
+    parsed = feedparser.parse(feed_document(body, content_type or ""),
+                              response_headers={"content-type": content_type or "", "content-location": url})
+    if not parsed.entries:
+        if parsed.get("bozo"):
+            raise DiscoveryError(f"not a readable feed ({one_line(parsed.get('bozo_exception'))})")
+        raise DiscoveryError("no entries")
+    found: list[Found] = []
+    for entry in parsed.entries:
+        link = wechat_link(entry) if wechat else None
+        link = link or entry.get("link") or (entry.get("id") if str(entry.get("id", "")).startswith("http") else None)
+        absolute = clean_url(link, url) if link else None
+        if absolute is None:
+            continue
+        raw_date = entry.get("published") or entry.get("updated") or entry.get("created")
+        found.append(Found(absolute, title=" ".join((entry.get("title") or "").split()) or None,
+                           published=parse_date(raw_date, tz, now) if raw_date else None,
+                           author=entry.get("author") or None))
+    if not found:
+        raise DiscoveryError(f"{len(parsed.entries)} entries, none with an http(s) link")
+    return found
+
+
+def is_wechat(url: str) -> bool:
+    return (urlsplit(url).hostname or "").lower() == WECHAT_HOST
+
+
+def wechat_link(entry) -> str | None:
+    """The entry's ``mp.weixin.qq.com`` article address, wherever the bridge put it."""
+    candidates = [entry.get("link"), *(link.get("href") for link in entry.get("links", [])),
+                  entry.get("id"), entry.get("guid")]
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate.startswith("http") and is_wechat(candidate):
+            return candidate
+    texts = [entry.get("summary") or ""] + [part.get("value", "") for part in entry.get("content", [])]
+    for text in texts:
+        match = _WECHAT_URL.search(text.replace("&amp;", "&"))
+        if match:
+            return match.group(0)
+    return None

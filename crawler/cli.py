@@ -185,7 +185,7 @@ def run(app: App):
     Example (crontab, hourly):
         0 * * * *  cd /srv/aibrief && .venv/bin/aibrief run >> aibrief.log 2>&1
     """
-    from pipelines.issues import build_issue, get_issue
+    from pipelines.issues import build_configured_issue, get_issue
     from schedules.lock import run_lock
     from schedules.runner import crawl as run_crawl
 
@@ -196,9 +196,7 @@ def run(app: App):
         db = app.db()
         try:
             if get_issue(db, due_day) is None:
-                issue = build_issue(db, due_day, title=config.issue.title_for(due_day),
-                                    section=config.issue.section, max_items=config.issue.max_items,
-                                    tz=config.tz)
+                issue = build_configured_issue(db, config, due_day)
                 issue_note = f"issue {due_day} built ({len(issue.items)} items)"
             else:
                 issue_note = f"issue {due_day} exists"
@@ -248,7 +246,7 @@ def demo(app: App, demo_db):
     """
     from crawler.sampleserver import serve_in_thread
     from pipelines.export import render_markdown
-    from pipelines.issues import build_issue, get_issue
+    from pipelines.issues import build_configured_issue, get_issue
     from schedules.lock import run_lock
     from schedules.runner import crawl as run_crawl
 
@@ -271,8 +269,7 @@ def demo(app: App, demo_db):
         try:
             issue = get_issue(db, day)
             if issue is None or issue.status == "draft":
-                issue = build_issue(db, day, title=config.issue.title_for(day), section=config.issue.section,
-                                    max_items=config.issue.max_items, tz=config.tz)
+                issue = build_configured_issue(db, config, day)
         finally:
             db.close()
     click.echo(render_markdown(issue), nl=False)
@@ -397,14 +394,13 @@ def issue_build(app: App, day, max_items):
     Example:
         aibrief issue build --date 2022-10-14 --max 9
     """
-    from pipelines.issues import build_issue
+    from pipelines.issues import build_configured_issue
 
     config = app.config
     day = day or today(config)
     db = app.db()
     try:
-        built = build_issue(db, day, title=config.issue.title_for(day), section=config.issue.section,
-                            max_items=max_items or config.issue.max_items, tz=config.tz)
+        built = build_configured_issue(db, config, day, max_items)
     finally:
         db.close()
     click.echo(f"draft {built.title}: {len(built.items)} items")
@@ -479,19 +475,28 @@ def issue_publish(app: App, day):
 @day_argument
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (whole, atomically).")
+@click.option("--layout", type=click.Choice(["reference", "editor"]), default="reference", show_default=True,
+              help="Markdown layout: the published one, or the editor's master copy (sections, sources).")
+@click.option("--script", type=click.Choice(["fetched", "simplified", "traditional", "taiwan"]),
+              help="Chinese script of the text (default: editorial.script).")
 @click.pass_obj
 @handled
-def export(app: App, day, fmt, output):
-    """Export an issue as Markdown (the reference layout) or JSON.
+def export(app: App, day, fmt, output, layout, script):
+    """Export an issue as Markdown (the reference layout, or --layout editor) or JSON.
 
     \b
     Example:
         aibrief export 2022-10-14 -o ai-brief-20221014.md
+        aibrief export 2022-10-14 --layout editor --script traditional
     """
-    from pipelines.export import render_json, render_markdown, write_whole
+    from pipelines.export import render_editor_markdown, render_json, render_markdown, write_whole
+    from pipelines.script import convert_issue
 
-    found = _load_issue(app, day)
-    text = render_markdown(found) if fmt == "md" else render_json(found)
+    found = convert_issue(_load_issue(app, day), script or app.config.editorial.script)
+    if fmt == "json":
+        text = render_json(found)
+    else:
+        text = render_editor_markdown(found) if layout == "editor" else render_markdown(found)
     if output:
         write_whole(output, text)
         click.echo(f"wrote {output}", err=True)
@@ -646,6 +651,8 @@ def _run_line(run) -> str:
 # Commands in modules of their own (crawler/cli_*.py) register themselves on the groups
 # above when imported here, one line each.
 from crawler import cli_bench  # noqa: E402,F401
+from crawler import cli_discovery  # noqa: E402,F401
+from crawler import cli_editor  # noqa: E402,F401
 
 
 def main() -> None:

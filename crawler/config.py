@@ -15,14 +15,16 @@ from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from schedules.due import DueRule, parse_due
 
 DEFAULT_CONFIG_NAME = "aibrief.toml"
 DEFAULT_DB_NAME = "aibrief.db"
-SOURCE_KINDS = ("feed",)
+SOURCE_KINDS = ("feed", "sitemap", "listing", "arxiv", "github-trending", "wechat")
+# What a source of these kinds fetches when it names no url of its own.
+DEFAULT_SOURCE_URLS = {"arxiv": "https://export.arxiv.org/api/query", "github-trending": "https://github.com/trending"}
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
 
@@ -41,6 +43,11 @@ class Source:
     enabled: bool = True
     timezone: str | None = None  # for naive dates in this source's feed and pages
     max_entries: int | None = None
+    # The kind's own options (crawler.config.KIND_OPTIONS), validated and typed.
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return self.options.get(name, default)
 
     def feed_url(self, rsshub: str) -> str | None:
         """The URL to fetch, or None while a bridge route has no bridge configured."""
@@ -58,6 +65,9 @@ class CrawlSettings:
     timeout: float = 30.0
     retries: int = 2
     rsshub: str = ""
+    # A WeChat-to-RSS bridge: a feed URL with {id} (and/or {name}) for the account; empty:
+    # the RSSHub instance's wechat2rss route, when ``rsshub`` is set.
+    wechat_bridge: str = ""
     # A page that failed this many crawls in a row is given up (kept, marked failed).
     max_attempts: int = 5
 
@@ -100,6 +110,7 @@ class Config:
     sources: tuple[Source, ...]
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     max_size_mb: float | None = None  # a cap on the archive's size; writes past it fail as on a full disk
+    editorial: EditorialSettings = field(default_factory=lambda: default_editorial())
 
     @property
     def tz(self) -> ZoneInfo:
@@ -170,6 +181,7 @@ def load_config(path: str | os.PathLike | None = None, db: str | os.PathLike | N
         sources=config.sources,
         schedule=config.schedule,
         max_size_mb=config.max_size_mb,
+        editorial=config.editorial,
     )
 
 
@@ -229,12 +241,13 @@ def _positive(value: float | int, where: _Where, key: str, allow_zero: bool = Fa
 
 
 def _parse(data: dict, where: _Where) -> Config:
-    _no_unknown(data, {"timezone", "database", "max_size_mb", "crawl", "issue", "sources", "schedule"}, where, "")
+    _no_unknown(data, {"timezone", "database", "max_size_mb", "crawl", "issue", "sources", "schedule", "editorial"}, where, "")
     timezone = _check_zone(_get(data, "timezone", str, where, "", "Asia/Shanghai"), where, "timezone")
     database = Path(_get(data, "database", str, where, "", ""))
 
     crawl_table = _get(data, "crawl", dict, where, "", {})
-    _no_unknown(crawl_table, {"contact", "delay", "timeout", "retries", "rsshub", "max_attempts"}, where, "crawl.")
+    _no_unknown(crawl_table, {"contact", "delay", "timeout", "retries", "rsshub", "wechat_bridge", "max_attempts"},
+                where, "crawl.")
     defaults = CrawlSettings()
     rsshub = _get(crawl_table, "rsshub", str, where, "crawl.", defaults.rsshub)
     if rsshub:
@@ -249,6 +262,8 @@ def _parse(data: dict, where: _Where) -> Config:
         retries=_positive(_get(crawl_table, "retries", int, where, "crawl.", defaults.retries),
                           where, "crawl.retries", allow_zero=True),
         rsshub=rsshub,
+        wechat_bridge=_check_bridge(_get(crawl_table, "wechat_bridge", str, where, "crawl.", defaults.wechat_bridge),
+                                    where, "crawl.wechat_bridge"),
         max_attempts=_positive(_get(crawl_table, "max_attempts", int, where, "crawl.", defaults.max_attempts),
                                where, "crawl.max_attempts"),
     )
@@ -283,7 +298,7 @@ def _parse(data: dict, where: _Where) -> Config:
         prefix = f"sources[{n}]."
         if not isinstance(table, dict):
             raise where.error(f"sources[{n}]", "must be a table ([[sources]])")
-        source = _parse_source(table, where, prefix)
+        source = _parse_source(table, where, prefix, crawl)
         if source.id in seen:
             raise where.error(f"{prefix}id", f"duplicate source id {source.id!r}")
         seen.add(source.id)
@@ -292,8 +307,9 @@ def _parse(data: dict, where: _Where) -> Config:
     max_size = _get(data, "max_size_mb", float, where, "", None)
     if max_size is not None:
         _positive(max_size, where, "max_size_mb")
+    editorial = _parse_editorial(_get(data, "editorial", dict, where, "", {}), where)
     return Config(path=None, timezone=timezone, database=database, crawl=crawl, issue=issue,
-                  sources=tuple(sources), schedule=schedule, max_size_mb=max_size)
+                  sources=tuple(sources), schedule=schedule, max_size_mb=max_size, editorial=editorial)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
@@ -339,7 +355,7 @@ def _parse_schedule(table: dict, where: _Where, source_ids: set[str]) -> Schedul
                             misfire_grace=_duration(table, "misfire_grace", where, "schedule.", defaults.misfire_grace))
 
 
-def _parse_source(table: dict, where: _Where, prefix: str) -> Source:
+def _parse_source(table: dict, where: _Where, prefix: str, crawl: CrawlSettings) -> Source:
     _no_unknown(table, {"id", "name", "kind", "url", "route", "enabled", "options"}, where, prefix)
     if "id" not in table:
         raise where.error(f"{prefix}id", "missing")
@@ -352,14 +368,26 @@ def _parse_source(table: dict, where: _Where, prefix: str) -> Source:
         raise where.error(f"{prefix}kind", f"unknown kind {kind!r} (known: {', '.join(SOURCE_KINDS)})")
     url = _get(table, "url", str, where, prefix, None)
     route = _get(table, "route", str, where, prefix, None)
-    if (url is None) == (route is None):
-        raise where.error(f"{prefix}url", "give exactly one of url or route")
+    options = _get(table, "options", dict, where, prefix, {})
+    _no_unknown(options, {"timezone", "max_entries"} | KIND_OPTIONS[kind], where, f"{prefix}options.")
+    kind_options = _kind_options(kind, options, where, f"{prefix}options.")
+    if kind == "wechat" and "id" in kind_options:
+        if url is not None or route is not None:
+            raise where.error(f"{prefix}url", "give one of url, route or options.id, not several")
+        url = _bridge_url(crawl, kind_options["id"], _get(table, "name", str, where, prefix, source_id))
+    elif kind in ("feed", "wechat") and (url is None) == (route is None):
+        raise where.error(f"{prefix}url", "give exactly one of url or route"
+                          + (" (or options.id for the WeChat bridge)" if kind == "wechat" else ""))
+    elif kind not in ("feed", "wechat"):
+        if route is not None:
+            raise where.error(f"{prefix}route", f"a {kind} source takes a url, not a route")
+        url = url or DEFAULT_SOURCE_URLS.get(kind)
+        if url is None:
+            raise where.error(f"{prefix}url", "missing")
     if url is not None:
         _check_url(url, where, f"{prefix}url")
     if route is not None and not route.startswith("/"):
         raise where.error(f"{prefix}route", f"{route!r} must be a path starting with '/'")
-    options = _get(table, "options", dict, where, prefix, {})
-    _no_unknown(options, {"timezone", "max_entries"}, where, f"{prefix}options.")
     zone = _get(options, "timezone", str, where, f"{prefix}options.", None)
     if zone is not None:
         _check_zone(zone, where, f"{prefix}options.timezone")
@@ -375,7 +403,96 @@ def _parse_source(table: dict, where: _Where, prefix: str) -> Source:
         enabled=_get(table, "enabled", bool, where, prefix, True),
         timezone=zone,
         max_entries=max_entries,
+        options=kind_options,
     )
+
+
+# --- the options of each source kind -----------------------------------------------------
+
+# Beyond timezone and max_entries, which every kind takes.
+KIND_OPTIONS: dict[str, set[str]] = {
+    "feed": set(),
+    # days: how far back a first crawl looks, and the most any crawl looks back (later
+    # crawls look back to the source's last success); url_pattern: which page URLs to take;
+    # sitemap_pattern / max_sitemaps: which sitemaps of an index (or robots.txt) to read.
+    "sitemap": {"days", "url_pattern", "sitemap_pattern", "max_sitemaps"},
+    # Link rules (crawler.discovery.listings): selectors, or paths into JSON.
+    "listing": {"format", "item", "link", "title", "date", "next_page", "max_pages", "url_pattern", "script"},
+    "arxiv": {"categories", "query", "days"},
+    "github-trending": {"since", "language", "readme"},
+    "wechat": {"id"},
+}
+ARXIV_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")  # cs.AI, eess.SP, q-bio.NC, econ
+TRENDING_PERIODS = ("daily", "weekly", "monthly")
+MAX_LISTING_PAGES = 20
+
+
+def _kind_options(kind: str, options: dict, where: _Where, prefix: str) -> dict[str, Any]:
+    """The options of one kind, typed and checked; ``options.KEY: problem`` errors."""
+    found: dict[str, Any] = {}
+    for key in KIND_OPTIONS[kind]:
+        if key not in options:
+            continue
+        kind_of = {"days": int, "max_sitemaps": int, "max_pages": int, "readme": bool, "categories": list}.get(key, str)
+        found[key] = _get(options, key, kind_of, where, prefix, None)
+    for key in ("days", "max_sitemaps", "max_pages"):
+        if key in found:
+            _positive(found[key], where, f"{prefix}{key}")
+    for key in ("url_pattern", "sitemap_pattern", "script"):
+        if key in found:
+            try:
+                re.compile(found[key])
+            except re.error as exc:
+                raise where.error(f"{prefix}{key}", f"not a regular expression: {exc}") from None
+    if kind == "listing":
+        from crawler.discovery.listings import ListingRules  # selectors are checked where they are used
+
+        try:
+            ListingRules.from_options(found)
+        except ValueError as exc:
+            key, _, problem = str(exc).partition(": ")
+            raise where.error(f"{prefix}{key}", problem) from None
+        if found.get("max_pages", 1) > MAX_LISTING_PAGES:
+            raise where.error(f"{prefix}max_pages", f"at most {MAX_LISTING_PAGES}, not {found['max_pages']}")
+    elif kind == "arxiv":
+        categories = found.get("categories")
+        if not categories:
+            raise where.error(f"{prefix}categories", "missing (for example [\"cs.AI\", \"cs.AR\"])")
+        for category in categories:
+            if not isinstance(category, str) or not ARXIV_CATEGORY.match(category):
+                raise where.error(f"{prefix}categories", f"{category!r} is not an arXiv category such as 'cs.AR'")
+    elif kind == "github-trending":
+        since = found.setdefault("since", "daily")
+        if since not in TRENDING_PERIODS:
+            raise where.error(f"{prefix}since", f"{since!r} is not one of {', '.join(TRENDING_PERIODS)}")
+    elif kind == "wechat" and "id" in found and not found["id"].strip():
+        raise where.error(f"{prefix}id", "must not be empty")
+    return found
+
+
+def _check_bridge(value: str, where: _Where, key: str) -> str:
+    if not value:
+        return value
+    if "{id}" not in value and "{name}" not in value:
+        raise where.error(key, f"{value!r} names no account: put {{id}} (or {{name}}) where it goes")
+    try:
+        sample = value.format(id="x", name="x")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise where.error(key, f"bad template {value!r}: use {{id}} or {{name}}: {exc}") from None
+    _check_url(sample, where, key)
+    return value
+
+
+def _bridge_url(crawl: CrawlSettings, account: str, name: str) -> str | None:
+    """The feed of a WeChat account on the configured bridge, or None while there is none.
+
+    Without ``crawl.wechat_bridge``, RSSHub's ``/wechat/wechat2rss/:id`` route on
+    ``crawl.rsshub`` (docs.rsshub.app, route "wechat2rss"), which proxies wechat2rss.xlab.app.
+    """
+    template = crawl.wechat_bridge or (crawl.rsshub.rstrip("/") + "/wechat/wechat2rss/{id}" if crawl.rsshub else "")
+    if not template:
+        return None
+    return template.format(id=quote(account.strip(), safe=""), name=quote(name.strip(), safe=""))
 
 
 def config_for_crawler(crawler) -> Config:
@@ -389,3 +506,130 @@ def config_for_crawler(crawler) -> Config:
         config = load_config(crawler.settings.get("AIBRIEF_CONFIG"), crawler.settings.get("AIBRIEF_DB"))
         crawler._aibrief_config = config
     return config
+
+
+# --- editorial: the relevance taxonomy, composing and writing out an issue --------------
+# Its own table, ``[editorial]`` with ``[[editorial.topics]]``. A configuration without it
+# (or without some of its keys) takes the shipped aibrief.toml's values: the taxonomy is
+# data, kept in one place.
+
+SCRIPT_NAMES = ("fetched", "simplified", "traditional", "taiwan")  # pipelines.script.SCRIPTS
+SUMMARIZER_NAMES = ("textrank", "lead")  # pipelines.summary.SUMMARIZERS
+EDITORIAL_KEYS = {"threshold", "title_weight", "topic_min", "max_topic_share", "half_life", "sections",
+                  "default_section", "script", "summarizer", "aggregators", "topics"}
+
+
+@dataclass(slots=True, frozen=True)
+class Topic:
+    name: str
+    section: str
+    terms: tuple[tuple[str, float], ...]  # (term, weight), as configured
+
+
+@dataclass(slots=True, frozen=True)
+class EditorialSettings:
+    threshold: float = 4.0
+    title_weight: float = 2.0
+    topic_min: float = 2.0
+    max_topic_share: float = 0.34
+    half_life: timedelta = timedelta(days=3)
+    sections: tuple[str, ...] = ()
+    default_section: str = "产业动态"
+    script: str = "fetched"
+    summarizer: str = "textrank"
+    aggregators: tuple[str, ...] = ()
+    topics: tuple[Topic, ...] = ()
+
+    def section_of(self, topics: list[str] | tuple[str, ...]) -> str:
+        """The section an item with these topics (best first) files under."""
+        by_name = {topic.name: topic.section for topic in self.topics}
+        for name in topics:
+            if name in by_name:
+                return by_name[name]
+        return self.default_section
+
+
+def _shipped_editorial_table() -> dict:
+    return tomllib.loads(default_config_text()).get("editorial", {})
+
+
+_DEFAULT_EDITORIAL: list[EditorialSettings] = []
+
+
+def default_editorial() -> EditorialSettings:
+    """The editorial settings of the shipped aibrief.toml."""
+    if not _DEFAULT_EDITORIAL:
+        _DEFAULT_EDITORIAL.append(_parse_editorial({}, _Where(f"<default {DEFAULT_CONFIG_NAME}>")))
+    return _DEFAULT_EDITORIAL[0]
+
+
+def _parse_editorial(table: dict, where: _Where) -> EditorialSettings:
+    _no_unknown(table, EDITORIAL_KEYS, where, "editorial.")
+    shipped = _shipped_editorial_table()
+    if "topics" in table:  # a taxonomy of its own: the shipped section order does not fit it
+        shipped.pop("sections", None)
+    table = {**shipped, **table}
+    p = "editorial."
+    defaults = EditorialSettings()
+
+    def number(key: str, default: float, allow_zero: bool = False) -> float:
+        return _positive(_get(table, key, float, where, p, default), where, p + key, allow_zero)
+
+    share = number("max_topic_share", defaults.max_topic_share)
+    if share > 1:
+        raise where.error(p + "max_topic_share", f"must be a share between 0 and 1, not {share!r}")
+    script = _get(table, "script", str, where, p, defaults.script)
+    if script not in SCRIPT_NAMES:
+        raise where.error(p + "script", f"unknown script {script!r} (known: {', '.join(SCRIPT_NAMES)})")
+    summarizer = _get(table, "summarizer", str, where, p, defaults.summarizer)
+    if summarizer not in SUMMARIZER_NAMES:
+        raise where.error(p + "summarizer", f"unknown summarizer {summarizer!r} (known: {', '.join(SUMMARIZER_NAMES)})")
+    aggregators = _get(table, "aggregators", list, where, p, [])
+    if not all(isinstance(host, str) and host and "/" not in host for host in aggregators):
+        raise where.error(p + "aggregators", "must be a list of host names such as \"app.myzaker.com\"")
+
+    topics: list[Topic] = []
+    for n, topic_table in enumerate(_get(table, "topics", list, where, p, [])):
+        prefix = f"{p}topics[{n}]."
+        if not isinstance(topic_table, dict):
+            raise where.error(f"{p}topics[{n}]", "must be a table ([[editorial.topics]])")
+        _no_unknown(topic_table, {"name", "section", "terms"}, where, prefix)
+        name = _get(topic_table, "name", str, where, prefix, "").strip()
+        if not name or any(t.name == name for t in topics):
+            raise where.error(f"{prefix}name", f"{name!r} must be a unique, non-empty topic name")
+        prefix = f"{p}topics[{name}]."
+        terms = _get(topic_table, "terms", dict, where, prefix, {})
+        if not terms:
+            raise where.error(f"{prefix}terms", "give at least one term with its weight")
+        for term, weight in terms.items():
+            if not term.strip():
+                raise where.error(f"{prefix}terms", "an empty term")
+            _get(terms, term, float, where, f"{prefix}terms.", 0.0)
+        topics.append(Topic(name, _get(topic_table, "section", str, where, prefix, name),
+                            tuple((term, float(weight)) for term, weight in terms.items())))
+    if not topics:
+        raise where.error(p + "topics", "give at least one topic ([[editorial.topics]])")
+
+    default_section = _get(table, "default_section", str, where, p, defaults.default_section)
+    sections = _get(table, "sections", list, where, p, [])
+    if not all(isinstance(s, str) and s.strip() for s in sections) or len(set(sections)) != len(sections):
+        raise where.error(p + "sections", "must be a list of distinct section names")
+    order = list(sections)
+    for section in [t.section for t in topics] + [default_section]:
+        if section not in order:
+            if sections:
+                raise where.error(p + "sections", f"{section!r} is a topic's section but not in the list")
+            order.append(section)
+    return EditorialSettings(
+        threshold=number("threshold", defaults.threshold),
+        title_weight=number("title_weight", defaults.title_weight),
+        topic_min=number("topic_min", defaults.topic_min, allow_zero=True),
+        max_topic_share=share,
+        half_life=_duration(table, "half_life", where, p, defaults.half_life),
+        sections=tuple(order),
+        default_section=default_section,
+        script=script,
+        summarizer=summarizer,
+        aggregators=tuple(host.lower() for host in aggregators),
+        topics=tuple(topics),
+    )

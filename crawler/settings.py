@@ -50,6 +50,8 @@ ITEM_PIPELINES = {
     "pipelines.canonical.CanonicalPipeline": 100,
     "pipelines.extract.ExtractPipeline": 300,
     "pipelines.enrich.EnrichPipeline": 500,
+    "pipelines.classify.ClassifyPipeline": 600,
+    "pipelines.dedupe.DedupePipeline": 700,
     "pipelines.store.StorePipeline": 800,
 }
 EXTENSIONS = {

@@ -222,7 +222,40 @@ def _v3(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    """Editorial: each article's relevance, topics and story cluster (with the MinHash band
+    keys that find a new article's cluster in a few look-ups), re-fetches an editor asked
+    for, and what an issue item says about its section, topics, source, image and the
+    story's other copies. Articles stored before stay unclassified (NULL) until an issue
+    build or ``aibrief reclassify`` reaches them."""
+    db.executescript(
+        """
+        ALTER TABLE articles ADD COLUMN relevance REAL;      -- classifier score; NULL: not classified yet
+        ALTER TABLE articles ADD COLUMN topics TEXT;         -- JSON list of topic names, best first
+        ALTER TABLE articles ADD COLUMN content_hash TEXT;   -- of the text in one script (pipelines.dedupe)
+        ALTER TABLE articles ADD COLUMN cluster_id INTEGER;  -- the story: id of its cluster's first article
+        CREATE INDEX articles_cluster ON articles (cluster_id);
+        CREATE INDEX articles_content_hash ON articles (content_hash);
+        CREATE TABLE minhash_bands (
+            band_key INTEGER NOT NULL,                       -- one LSH band of the text's MinHash
+            article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+            PRIMARY KEY (band_key, article_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE refetch_requests (
+            canonical_url TEXT PRIMARY KEY,                  -- a stored article to fetch and update again
+            requested_at TEXT NOT NULL
+        );
+        ALTER TABLE issue_items ADD COLUMN section TEXT;
+        ALTER TABLE issue_items ADD COLUMN topics TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE issue_items ADD COLUMN source TEXT;      -- the source's name as the item shows it
+        ALTER TABLE issue_items ADD COLUMN image TEXT;       -- the article's lead image
+        ALTER TABLE issue_items ADD COLUMN alternates TEXT NOT NULL DEFAULT '[]';  -- JSON [{"url", "source", "title"}]
+        ALTER TABLE issue_items ADD COLUMN rank INTEGER;     -- 1 = the top story; the headline names the first two
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -1,14 +1,31 @@
-"""Enrichment: what the archive adds to an extracted article before storing it (the summary)."""
+"""Enrichment: what the archive adds to an extracted article before storing it (the summary).
+
+The summary is made by the configured :class:`pipelines.summary.Summarizer`
+(``editorial.summarizer``, default ``textrank``) at about ``issue.summary_chars``
+characters. Texts are stored in the script they were fetched in; the output script is
+applied when an issue is exported (:mod:`pipelines.script`).
+"""
 from __future__ import annotations
 
-from pipelines.summary import lead_summary
+import logging
+
+from pipelines.summary import Summarizer, summarizer_for
+
+logger = logging.getLogger(__name__)
+
+
+def summarize(summarizer: Summarizer, title: str | None, text: str, limit: int) -> str:
+    return summarizer.summarize(title, text, limit)
 
 
 class EnrichPipeline:
     def __init__(self, crawler) -> None:
         from crawler.config import config_for_crawler
 
-        self.summary_chars = config_for_crawler(crawler).issue.summary_chars
+        config = config_for_crawler(crawler)
+        self.summary_chars = config.issue.summary_chars
+        self.summarizer = summarizer_for(config.editorial.summarizer)
+        self.stats = crawler.stats
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -16,5 +33,10 @@ class EnrichPipeline:
 
     def process_item(self, item):
         article = item.article
-        item.summary = lead_summary(article.text, self.summary_chars, article.title)
+        try:
+            item.summary = summarize(self.summarizer, article.title, article.text, self.summary_chars)
+        except Exception as exc:  # a summarizer that fails on one page must not lose the article
+            logger.warning("summary failed on %s: %s: %s; using the lead", item.final_url, type(exc).__name__, exc)
+            self.stats.inc_value("aibrief/summary_failed")
+            item.summary = summarizer_for("lead").summarize(article.title, article.text, self.summary_chars)
         return item

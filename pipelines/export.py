@@ -6,6 +6,11 @@ issue title, then per item its number and title, ``原文:`` and the URL, ``論�
 The Markdown adds blank lines so that every one of those lines renders as written, and
 starts with the headline. Rendering reads only the issue, so the same archive gives the
 same bytes; files are written whole (a temporary file, then a rename).
+
+The editor layout (:func:`render_editor_markdown`) is the master copy an editor keeps: a
+导读 blockquote naming the issue, ``# Section`` headings, items as
+``## N. [title](url) | source``, blockquoted link lines, the lead image, the summary.
+:func:`pipelines.importer.parse_issue` reads both layouts.
 """
 from __future__ import annotations
 
@@ -49,6 +54,48 @@ def render_markdown(issue: Issue) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+# The link lines of the editor layout, by role.
+EDITOR_LINK_LABELS = {"source": "原文", "paper": "论文地址", "article": "文章链接", "code": "项目地址"}
+EDITOR_LEAD = "导读"
+
+
+def render_editor_markdown(issue: Issue) -> str:
+    """The editor layout: sections as headings, items as linked headings with their source."""
+    counts: dict[str, int] = {}
+    for item in issue.items:
+        counts[item.section or ""] = counts.get(item.section or "", 0) + 1
+    summary = "、".join(f"{md_escape(name)} {n} 条" for name, n in counts.items() if name)
+    lead = f"{md_escape(issue.section)} · {md_escape(issue.title)}" if issue.section else md_escape(issue.title)
+    lines = [f"> {EDITOR_LEAD}：{lead}", ">", f"> {md_escape(issue.headline)}"]
+    if issue.items:
+        lines += [">", f"> 本期 {len(issue.items)} 条" + (f"：{summary}" if summary else "")]
+    lines.append("")
+    section: str | None = None
+    for item in issue.items:
+        if item.section and item.section != section:
+            section = item.section
+            lines += [f"# {md_escape(section)}", ""]
+        heading = f"## {item.position}. [{md_escape(item.title)}]({_md_link_url(item.url)})"
+        if item.source:
+            heading += f" | {md_escape(item.source)}"
+        lines += [heading, ""]
+        cited = [("source", item.url)] + [(link["role"], link["url"]) for link in item.links]
+        quoted = [f"> {EDITOR_LINK_LABELS[role]}：{_md_url(url)}" for role, url in cited
+                  if role in EDITOR_LINK_LABELS and url.startswith(("http://", "https://"))]
+        lines += [*"\n>\n".join(quoted).split("\n"), ""]
+        if item.image and item.image.startswith(("http://", "https://")):
+            lines += [f"![]({_md_link_url(item.image)})", ""]
+        for paragraph in item.summary.splitlines():
+            if paragraph.strip():
+                lines += [md_escape(paragraph.strip()), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _md_link_url(url: str) -> str:
+    # Inside (...) a parenthesis would end the link early.
+    return _md_url(url).replace("(", "%28").replace(")", "%29")
+
+
 def _md_url(url: str) -> str:
     # A bare URL autolinks; angle brackets and spaces would end it early or open HTML.
     return url.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
@@ -63,7 +110,8 @@ def render_json(issue: Issue) -> str:
         "section": issue.section,
         "items": [{"position": item.position, "title": item.title, "url": item.url,
                    "links": [{"role": link["role"], "url": link["url"]} for link in item.links],
-                   "summary": item.summary} for item in issue.items],
+                   "summary": item.summary, "section": item.section, "topics": item.topics,
+                   "source": item.source, "alternates": item.alternates} for item in issue.items],
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 

@@ -457,6 +457,8 @@ class ExtractPipeline:
         return cls(crawler)
 
     async def process_item(self, item):
+        if item.article is not None:
+            return item  # read whole from a discovery answer (arXiv API, GitHub Trending)
         source = self.config.source(item.source_id) if item.source_id else None
         zone = source.timezone if source and source.timezone else self.config.timezone
         try:

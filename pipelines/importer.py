@@ -14,6 +14,17 @@
 An item starts at the next number in sequence followed by a ``原文`` line; the labelled
 URL lines right after it are its cited links; the lines up to the next item are its
 summary. The headline (``【AI簡報20221014】…``) is read wherever it stands.
+
+The editor layout (``aibrief export --layout editor``) is read as well::
+
+    > 导读：嵌入式 AI · AI 簡報 20221014 期
+    > 【AI簡報20221014】…
+    # <section>
+    ## 1. [<title>](<url>) | <source>
+    > 原文：<url>
+    > 论文地址：<url>  (also 文章链接, 项目地址)
+    ![](<image>)
+    <summary lines>
 """
 from __future__ import annotations
 
@@ -57,8 +68,17 @@ def md_unescape(text: str) -> str:
     return _UNESCAPE.sub(lambda m: m.group(1) or {"lt": "<", "gt": ">", "amp": "&"}[m.group(2)], text)
 
 
+EDITOR_ITEM = re.compile(r"^##\s+(?P<n>\d{1,3})\.\s+\[(?P<title>(?:\\.|[^\]\\])*)\]\((?P<url>https?://[^\s)]+)\)"
+                         r"(?:\s+\|\s+(?P<source>.+))?$")
+EDITOR_LEAD = re.compile(r"^>\s*(?:导读|導讀)\s*[:：]\s*(?:(?P<section>.+?)\s+·\s+)?(?P<title>.+)$")
+EDITOR_SECTION = re.compile(r"^#\s+(?P<section>\S.*)$")
+EDITOR_IMAGE = re.compile(r"^!\[[^\]]*\]\((?P<url>https?://[^\s)]+)\)$")
+
+
 def parse_issue(text: str, markdown: bool = False) -> ParsedIssue:
     """Parse an issue; IssueFormatError names the line at fault."""
+    if any(EDITOR_ITEM.match(line.strip()) for line in text.splitlines()):
+        return parse_editor_issue(text)
     lines = [line.rstrip().removesuffix("\\").rstrip() for line in text.lstrip("\ufeff").splitlines()]
     plain = (lambda s: md_unescape(s.strip())) if markdown else (lambda s: s.strip())
     headline = ""
@@ -142,3 +162,69 @@ def _next_url(body: list[str], i: int) -> tuple[str | None, int]:
     if line and URL.match(line):
         return line, at + 1
     return None, i
+
+
+def parse_editor_issue(text: str) -> ParsedIssue:
+    """Parse the editor layout (:func:`pipelines.export.render_editor_markdown`)."""
+    lines = [line.rstrip() for line in text.lstrip("\ufeff").splitlines()]
+    issue: ParsedIssue | None = None
+    headline = ""
+    section: str | None = None
+    item: IssueItem | None = None
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        lead = EDITOR_LEAD.match(line)
+        if lead and issue is None:
+            found = TITLE.search(lead["title"])
+            if not found:
+                raise IssueFormatError(f"line {number}: the 导读 line names no issue such as 'AI 簡報 20221014 期'")
+            day_text = found["day"]
+            try:
+                day = date(int(day_text[:4]), int(day_text[4:6]), int(day_text[6:]))
+            except ValueError:
+                raise IssueFormatError(f"line {number}: {day_text} is not a date") from None
+            issue = ParsedIssue(date=day, title=md_unescape(lead["title"].strip()),
+                                section=md_unescape((lead["section"] or "").strip()), headline="")
+            continue
+        if line.startswith(">"):
+            quoted = line[1:].strip()
+            found = HEADLINE.match(quoted)
+            if found and item is None:
+                headline = md_unescape(found["headline"].strip())
+                continue
+            label = LABEL.match(quoted)
+            if label and item is not None and label["url"]:
+                role = ROLES[label["label"]]
+                if role != "source":
+                    item.links.append({"role": role, "url": label["url"]})
+            continue  # the blockquote's other lines (the item count) say nothing to keep
+        if issue is None:
+            raise IssueFormatError(f"line {number}: no 导读 line naming the issue before {line[:40]!r}")
+        header = EDITOR_ITEM.match(line)
+        if header:
+            expected = len(issue.items) + 1
+            if int(header["n"]) != expected:
+                raise IssueFormatError(f"line {number}: item {header['n']} where item {expected} was expected")
+            item = IssueItem(position=expected, title=md_unescape(header["title"]), url=header["url"], summary="",
+                             section=section, source=md_unescape(header["source"].strip()) if header["source"] else None)
+            issue.items.append(item)
+            continue
+        heading = EDITOR_SECTION.match(line)
+        if heading:
+            section, item = md_unescape(heading["section"].strip()), None
+            continue
+        if item is None:
+            raise IssueFormatError(f"line {number}: text outside any item: {line[:40]!r}")
+        image = EDITOR_IMAGE.match(line)
+        if image and not item.summary and item.image is None:
+            item.image = image["url"]
+            continue
+        item.summary = f"{item.summary}\n{md_unescape(line)}" if item.summary else md_unescape(line)
+    if issue is None:
+        raise IssueFormatError("no 导读 line such as '> 导读：嵌入式 AI · AI 簡報 20221014 期' found")
+    if not issue.items:
+        raise IssueFormatError(f"issue {issue.date:%Y%m%d}: no items found (an item is '## 1. [title](url)')")
+    issue.headline = headline or headline_for(issue.date, [parsed.title for parsed in issue.items])
+    return issue

@@ -1,9 +1,11 @@
 """Dated issues of the digest: building a draft, publishing it, reading it back.
 
-An issue is built from stored articles that are in no published issue and were published
-by the end of the issue day, newest first. Rebuilding a draft replaces it; a published
-issue is never changed. Items keep their title, summary and cited links as they stand
-in the issue, so later edits to an article do not rewrite what went out.
+An issue is built from relevant stored articles whose story is in no published issue and
+that were published by the end of the issue day: one per story, ranked, topic-diverse,
+grouped into sections (:mod:`pipelines.compose`). Rebuilding a draft replaces it; a
+published issue is never changed. Items keep their title, summary, cited links, section
+and the story's other copies as they stand in the issue, so later edits to an article do
+not rewrite what went out.
 """
 from __future__ import annotations
 
@@ -37,6 +39,12 @@ class IssueItem:
     summary: str
     links: list[dict[str, str]] = field(default_factory=list)  # [{"role", "url"}]
     article_id: int | None = None
+    section: str | None = None
+    topics: list[str] = field(default_factory=list)
+    source: str | None = None  # the source's name, as the item shows it
+    image: str | None = None  # the article's lead image
+    alternates: list[dict[str, str]] = field(default_factory=list)  # the story's other copies: [{"url", "source", "title"}]
+    rank: int | None = None  # 1: the top story (the headline names the first two)
 
 
 @dataclass(slots=True)
@@ -91,7 +99,9 @@ def get_issue(db: sqlite_utils.Database, day: date) -> Issue | None:
     issue = _issue(row)
     issue.items = [
         IssueItem(position=r["position"], title=r["title"], url=r["url"], summary=r["summary"],
-                  links=json.loads(r["links"]), article_id=r["article_id"])
+                  links=json.loads(r["links"]), article_id=r["article_id"], section=r["section"],
+                  topics=json.loads(r["topics"]), source=r["source"], image=r["image"],
+                  alternates=json.loads(r["alternates"]), rank=r["rank"])
         for r in db.query("SELECT * FROM issue_items WHERE issue_id = ? ORDER BY position", [row["id"]])]
     return issue
 
@@ -110,30 +120,38 @@ def _issue(row: dict) -> Issue:
                  published_at=row["published_at"])
 
 
+def build_configured_issue(db: sqlite_utils.Database, config, day: date, max_items: int | None = None) -> Issue:
+    """:func:`build_issue` with the issue rules, time zone and taxonomy of ``config``."""
+    return build_issue(db, day, title=config.issue.title_for(day), section=config.issue.section,
+                       max_items=max_items or config.issue.max_items, tz=config.tz, editorial=config.editorial)
+
+
 def build_issue(db: sqlite_utils.Database, day: date, *, title: str, section: str, max_items: int,
-                tz: tzinfo) -> Issue:
-    """Write the draft issue for ``day`` from the newest articles in no published issue."""
+                tz: tzinfo, editorial=None) -> Issue:
+    """Write the draft issue for ``day``: relevant stories in no published issue, chosen and
+    ordered by :func:`pipelines.compose.compose` under ``editorial`` (an
+    :class:`crawler.config.EditorialSettings`; default: the shipped one)."""
+    from pipelines.compose import compose
+
+    if editorial is None:
+        from crawler.config import default_editorial
+
+        editorial = default_editorial()
     day_end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
     with immediate(db):
         existing = _issue_row(db, day)
         if existing is not None and existing["status"] == "published":
             raise IssueError(f"the issue of {day.isoformat()} is published; it is not changed")
-        articles = list(db.query(
-            """
-            SELECT a.id, a.title, a.url, a.canonical_url, a.summary FROM articles a
-            WHERE a.published < :end
-              AND NOT EXISTS (
-                SELECT 1 FROM issue_items ii JOIN issues i ON i.id = ii.issue_id
-                WHERE i.status = 'published'
-                  AND (ii.article_id = a.id OR ii.canonical_url = a.canonical_url))
-            ORDER BY a.published DESC, a.id DESC
-            LIMIT :limit
-            """, {"end": iso(day_end), "limit": max_items}))
+        picks = compose(db, day_end, editorial, max_items)
+        articles = [pick.cited for pick in picks]
         items = [IssueItem(position=n, title=a["title"] or a["url"], url=strip_tracking(a["url"]),
-                           summary=a["summary"], links=_shown_links(db, a["id"]), article_id=a["id"])
-                 for n, a in enumerate(articles, start=1)]
+                           summary=a["summary"], links=_shown_links(db, a["id"]), article_id=a["id"],
+                           section=pick.section, topics=pick.candidate.topics,
+                           source=_source(db, a), image=(json.loads(a["images"] or "[]") or [None])[0],
+                           alternates=pick.alternates, rank=pick.rank)
+                 for n, (pick, a) in enumerate(zip(picks, articles), start=1)]
         now = iso(utcnow())
-        headline = headline_for(day, [item.title for item in items])
+        headline = headline_for(day, top_titles(items))
         if existing is None:
             issue_id = db.execute(
                 "INSERT INTO issues (date, title, headline, section, status, created_at, updated_at)"
@@ -148,6 +166,19 @@ def build_issue(db: sqlite_utils.Database, day: date, *, title: str, section: st
     return get_issue(db, day)
 
 
+def top_titles(items: list[IssueItem]) -> list[str]:
+    """The titles the headline names: the two top-ranked items (issue order for items
+    without a rank)."""
+    ranked = sorted(items, key=lambda i: (i.rank is None, i.rank or 0, i.position))
+    return [item.title for item in ranked[:2]]
+
+
+def _source(db: sqlite_utils.Database, article: dict) -> str:
+    from pipelines.compose import source_name, source_names
+
+    return source_name(source_names(db), article.get("source_id"), article["url"])
+
+
 def _shown_links(db: sqlite_utils.Database, article_id: int) -> list[dict[str, str]]:
     rows = db.execute("SELECT role, url FROM article_links WHERE article_id = ? AND role IN ('paper', 'article', 'code')"
                       " ORDER BY rowid", [article_id]).fetchall()
@@ -158,11 +189,13 @@ def _insert_items(db: sqlite_utils.Database, issue_id: int, items: list[IssueIte
                   canonical: dict[int, str]) -> None:
     for item in items:
         db.execute(
-            "INSERT INTO issue_items (issue_id, position, article_id, url, canonical_url, title, summary, links)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO issue_items (issue_id, position, article_id, url, canonical_url, title, summary, links,"
+            " section, topics, source, image, alternates, rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [issue_id, item.position, item.article_id, item.url,
              canonical.get(item.article_id) or canonical_url(item.url), item.title, item.summary,
-             json.dumps(item.links, ensure_ascii=False)])
+             json.dumps(item.links, ensure_ascii=False), item.section,
+             json.dumps(item.topics, ensure_ascii=False), item.source, item.image,
+             json.dumps(item.alternates, ensure_ascii=False), item.rank])
 
 
 def publish_issue(db: sqlite_utils.Database, day: date) -> Issue:

@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 from scrapy.exceptions import DropItem
@@ -44,29 +45,51 @@ class ArticleRecord:
     links: list[Link] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     site: str | None = None
+    # Editorial (pipelines.classify, pipelines.dedupe); computed here when not given.
+    relevance: float | None = None
+    topics: list[str] | None = None
+    fingerprint: Any = None  # pipelines.dedupe.Fingerprint
+    # Stored unclassified, to be classified and clustered later (pipelines.compose.classify_stored).
+    defer_editorial: bool = False
 
 
 def store_article(db: sqlite_utils.Database, record: ArticleRecord, done: tuple[str, ...] = ()) -> int | None:
-    """Insert the article; None if its canonical URL is stored already (nothing changes).
+    """Insert the article; None if its canonical URL is stored already (nothing changes),
+    unless a re-fetch of it was asked for (``aibrief refetch``): then its row is updated
+    in place (same id, same story cluster, the issues citing it unchanged).
 
-    ``done``: frontier rows (URLs that led to this article) marked stored in the same
-    transaction, so that a crash never leaves an article stored and its URL pending, or
-    the other way round.
+    The article is classified and put in its story's cluster (:mod:`pipelines.dedupe`) in
+    the same transaction. ``done``: frontier rows (URLs that led to this article) marked
+    stored in the same transaction, so that a crash never leaves an article stored and
+    its URL pending, or the other way round.
     """
+    from pipelines import dedupe
+
+    if not record.defer_editorial:
+        _editorial_fields(record)
     with immediate(db):
         for key in done:
             frontier.mark(db, key, "stored")
-        if db.execute("SELECT 1 FROM articles WHERE canonical_url = ?", [record.canonical_url]).fetchone():
-            return None
+        row = db.execute("SELECT id, title, text FROM articles WHERE canonical_url = ?",
+                         [record.canonical_url]).fetchone()
+        if row is not None:
+            if not refetch_requested(db, record.canonical_url):
+                return None
+            _editorial_fields(record)  # an explicit re-fetch: classified now, whatever the crawl deferred
+            _update_article(db, row[0], record, dedupe.fingerprint(row[1], row[2]))
+            return row[0]
         cursor = db.execute(
             "INSERT INTO articles (canonical_url, url, first_url, source_id, title, author, authors,"
-            " published, published_from, language, text, summary, fetched_at, images, site)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " published, published_from, language, text, summary, fetched_at, images, site, relevance, topics)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [record.canonical_url, record.url, record.first_url, record.source_id, record.title,
              record.author, json.dumps(record.authors, ensure_ascii=False), iso(record.published),
              record.published_from, record.language, record.text, record.summary,
-             iso(record.fetched_at), json.dumps(record.images), record.site])
+             iso(record.fetched_at), json.dumps(record.images), record.site, record.relevance,
+             json.dumps(record.topics, ensure_ascii=False)])
         article_id = cursor.lastrowid
+        if record.fingerprint is not None:
+            dedupe.assign_cluster(db, article_id, record.fingerprint, record.title)
         for link in record.links:
             db.execute("INSERT OR IGNORE INTO article_links (article_id, url, role, label) VALUES (?, ?, ?, ?)",
                        [article_id, link.url, link.role, link.label or None])
@@ -78,6 +101,61 @@ def store_article(db: sqlite_utils.Database, record: ArticleRecord, done: tuple[
         db.execute("UPDATE issue_items SET article_id = ? WHERE canonical_url = ? AND article_id IS NULL",
                    [article_id, record.canonical_url])
     return article_id
+
+
+def _editorial_fields(record: ArticleRecord) -> None:
+    """Relevance, topics and fingerprint, where the pipeline stages did not give them."""
+    from pipelines import dedupe
+    from pipelines.classify import classify
+
+    if record.relevance is None or record.topics is None:
+        result = classify(record.title or "", record.text)
+        record.relevance, record.topics = result.score, result.topics
+    if record.fingerprint is None:
+        record.fingerprint = dedupe.fingerprint(record.title, record.text)
+
+
+def _update_article(db: sqlite_utils.Database, article_id: int, record: ArticleRecord, old_fingerprint) -> None:
+    """A re-fetched article: its row says what the page says now. The publication date
+    moves only when the page states one; the source it was filed under stays."""
+    from pipelines import dedupe
+
+    dated = record.published_from in ("adapter", "page")
+    db.execute(
+        "UPDATE articles SET url = ?, source_id = coalesce(source_id, ?), title = ?, author = ?, authors = ?,"
+        " published = CASE WHEN ? THEN ? ELSE published END,"
+        " published_from = CASE WHEN ? THEN ? ELSE published_from END,"
+        " language = ?, text = ?, summary = ?, fetched_at = ?, images = ?, site = ?, relevance = ?, topics = ?"
+        " WHERE id = ?",
+        [record.url, record.source_id, record.title, record.author, json.dumps(record.authors, ensure_ascii=False),
+         dated, iso(record.published), dated, record.published_from, record.language, record.text,
+         record.summary, iso(record.fetched_at), json.dumps(record.images), record.site, record.relevance,
+         json.dumps(record.topics, ensure_ascii=False), article_id])
+    db.execute("DELETE FROM article_links WHERE article_id = ?", [article_id])
+    for link in record.links:
+        db.execute("INSERT OR IGNORE INTO article_links (article_id, url, role, label) VALUES (?, ?, ?, ?)",
+                   [article_id, link.url, link.role, link.label or None])
+    dedupe.reindex(db, article_id, old_fingerprint, record.fingerprint)
+    db.execute("DELETE FROM refetch_requests WHERE canonical_url = ?", [record.canonical_url])
+
+
+def refetch_requested(db: sqlite_utils.Database, canonical_url: str) -> bool:
+    return db.execute("SELECT 1 FROM refetch_requests WHERE canonical_url = ?", [canonical_url]).fetchone() is not None
+
+
+def request_refetch(db: sqlite_utils.Database, canonical_url: str, url: str) -> None:
+    """Ask for a stored article to be fetched again and its row updated: the frontier
+    holds the URL as pending (so the next crawl, or ``scrapy crawl urls``, fetches it)
+    and the request lets the stored article through the canonical stage once."""
+    now = iso(utcnow())
+    with immediate(db):
+        db.execute("INSERT INTO refetch_requests (canonical_url, requested_at) VALUES (?, ?)"
+                   " ON CONFLICT (canonical_url) DO UPDATE SET requested_at = excluded.requested_at",
+                   [canonical_url, now])
+        db.execute("INSERT INTO frontier (canonical_url, url, source_id, state, attempts, discovered_at, updated_at)"
+                   " VALUES (?, ?, NULL, 'pending', 0, ?, ?) ON CONFLICT (canonical_url) DO UPDATE SET"
+                   " state = 'pending', attempts = 0, next_attempt = NULL, last_error = NULL, updated_at = ?",
+                   [canonical_url, url, now, now, now])
 
 
 def sync_sources(db: sqlite_utils.Database, config) -> None:
@@ -123,7 +201,8 @@ class Archive:
         return archive
 
     def has_article(self, canonical_url: str) -> bool:
-        return bool(stored_canonical_urls(self.db, [canonical_url]))
+        """Stored, and no re-fetch of it asked for (``aibrief refetch``)."""
+        return bool(stored_canonical_urls(self.db, [canonical_url])) and not refetch_requested(self.db, canonical_url)
 
     def settle(self, key: str | None, state: str, reason: str | None = None) -> None:
         """Put a frontier row in its final state (stored, skipped)."""
@@ -166,6 +245,10 @@ def article_record(item) -> ArticleRecord:
         links=article.links,
         images=article.images,
         site=article.site,
+        relevance=item.classification.score if item.classification is not None else None,
+        topics=item.classification.topics if item.classification is not None else None,
+        fingerprint=item.fingerprint,
+        defer_editorial=item.classification is None,
     )
 
 
@@ -208,10 +291,15 @@ class StorePipeline:
                 pass
         record = article_record(item)
         done = tuple(k for k in (item.frontier_key,) if k)
+        refetch = refetch_requested(self.archive.db, record.canonical_url)
         article_id = store_article(self.archive.db, record, done)
         if article_id is None:
             self.stats.inc_value("aibrief/dropped/known")
             raise DropItem(f"already stored: {record.canonical_url}", log_level="DEBUG")
+        if refetch:
+            self.stats.inc_value("aibrief/updated")
+            logger.info("updated %s (%s), fetched again on request", record.url, record.title)
+            return item
         self.stats.inc_value("aibrief/stored")
         if item.source_id:
             self.stats.inc_value(f"aibrief/source/{item.source_id}/stored")

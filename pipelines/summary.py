@@ -1,12 +1,16 @@
-"""Summaries that read as the article's own opening: whole sentences, up to a length.
+"""Summaries: whole sentences of the article, up to a length, never cut mid-sentence.
 
-For now the summary is the lead of the text; a later stage may rank sentences instead.
+:func:`lead_summary` takes the lead of the text; :func:`ranked_summary` (the default
+:class:`Summarizer`) the sentences that best cover it.
 Chinese sentences end at 。！？ (and a closing quote after them); English ones at . ! ?
 followed by a space and a capital letter, so "e.g. the" and "3.5" do not end one.
 """
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
+from typing import Protocol
 
 _ZH_END = re.compile(r"(?<=[。！？!?；…])[”」』’\"）)]*")
 _EN_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\"“(])")
@@ -101,3 +105,180 @@ def _cut_at_clause(sentence: str, limit: int) -> str:
             break
         kept += clause
     return kept.rstrip("，,；;：:、 ") + "…"
+
+
+# --- ranked summaries -------------------------------------------------------------------
+# The summary of an issue item is chosen by a Summarizer. The default ranks the sentences
+# of the article TextRank-style and keeps the best that fit, in the article's order: whole
+# sentences only, so numbers, names and quotes are never cut off. The interface is what a
+# later summarizer (an LLM endpoint, say) implements; nothing here needs a network.
+
+# PageRank damping, as in TextRank (Mihalcea & Tarau 2004).
+DAMPING = 0.85
+ITERATIONS = 40
+# The random jump favours early sentences (weight 1/(position+1), as PositionRank does):
+# news is written lead first, and plain TextRank tends to pick a detail sentence that
+# repeats many words over the sentence that states the news.
+LEAD_BIAS = True
+MIN_SENTENCE = 8  # characters: shorter pieces are captions and interjections ("是的！")
+# A chosen sentence must not repeat one already chosen (shared words over the smaller).
+REDUNDANT = 0.7
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+_STOP = frozenset("the a an and or of to in on for with by is are was were be been it its this that as at "
+                  "from we our they their has have had not but can will also which".split())
+
+
+class Summarizer(Protocol):
+    """Makes an item's summary from an article; ``limit`` is in characters of Chinese."""
+
+    name: str
+
+    def summarize(self, title: str | None, text: str, limit: int) -> str: ...
+
+
+@dataclass(slots=True, frozen=True)
+class LeadSummarizer:
+    """The opening sentences (what the archive did before ranked summaries)."""
+
+    name: str = "lead"
+
+    def summarize(self, title: str | None, text: str, limit: int) -> str:
+        return lead_summary(text, limit, title)
+
+
+@dataclass(slots=True, frozen=True)
+class TextRankSummarizer:
+    """The sentences that best cover the article, in its order, up to the limit."""
+
+    name: str = "textrank"
+
+    def summarize(self, title: str | None, text: str, limit: int) -> str:
+        return ranked_summary(text, limit, title)
+
+
+SUMMARIZERS: dict[str, type] = {"textrank": TextRankSummarizer, "lead": LeadSummarizer}
+
+
+def summarizer_for(name: str = "textrank") -> Summarizer:
+    try:
+        return SUMMARIZERS[name]()
+    except KeyError:
+        raise ValueError(f"unknown summarizer {name!r} (known: {', '.join(SUMMARIZERS)})") from None
+
+
+@dataclass(slots=True)
+class _Sentence:
+    paragraph: int
+    text: str
+    words: frozenset[str]
+    score: float = 0.0
+
+
+def _prose(text: str, title: str | None) -> list[str]:
+    paragraphs = [" ".join(p.split()) for p in text.splitlines()]
+    paragraphs = [p for p in paragraphs if p and not _URL_LINE.match(p)]
+    if title and paragraphs and " ".join(title.split()) == paragraphs[0]:
+        paragraphs = paragraphs[1:]
+    prose = [p for p in paragraphs if not _is_boilerplate(p)]
+    return prose or paragraphs
+
+
+def _words(sentence: str) -> frozenset[str]:
+    """What two sentences can share: Chinese character bigrams (no dictionary needed, so
+    summaries cost no jieba load) and English words less stop words."""
+    from pipelines.script import normalize
+
+    text = normalize(sentence)
+    words = {text[i:i + 2] for i in range(len(text) - 1) if _CJK.match(text[i]) and _CJK.match(text[i + 1])}
+    words.update(w for w in _LATIN_WORD.findall(text) if w not in _STOP)
+    return frozenset(words)
+
+
+def _similarity(a: frozenset[str], b: frozenset[str]) -> float:
+    """TextRank's overlap: shared words over the log lengths (so long sentences do not win
+    by length alone)."""
+    shared = len(a & b)
+    if not shared:
+        return 0.0
+    scale = math.log(len(a)) + math.log(len(b))
+    return shared / scale if scale > 1 else float(shared)
+
+
+def rank_sentences(sentences_: list[_Sentence]) -> None:
+    """TextRank scores, in place: PageRank over the sentence-similarity graph."""
+    n = len(sentences_)
+    if n == 0:
+        return
+    weights = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1, n):
+            weights[i][j] = weights[j][i] = _similarity(sentences_[i].words, sentences_[j].words)
+    totals = [sum(row) for row in weights]
+    jump = [1.0 / (i + 1) if LEAD_BIAS else 1.0 for i in range(n)]
+    norm = sum(jump)
+    jump = [j / norm for j in jump]
+    scores = jump[:]
+    for _ in range(ITERATIONS):
+        new = [(1 - DAMPING) * jump[i] + DAMPING * sum(
+            weights[j][i] / totals[j] * scores[j] for j in range(n) if totals[j] and weights[j][i])
+            + DAMPING * jump[i] * sum(scores[j] for j in range(n) if not totals[j])
+            for i in range(n)]
+        if max(abs(a - b) for a, b in zip(new, scores)) < 1e-6:
+            scores = new
+            break
+        scores = new
+    for sentence, score in zip(sentences_, scores):
+        sentence.score = score
+
+
+def ranked_summary(text: str, limit: int = 300, title: str | None = None) -> str:
+    """The best-covering whole sentences of ``text``, about ``limit`` characters of Chinese."""
+    paragraphs = _prose(text, title)
+    if not paragraphs:
+        return ""
+    sample = "".join(paragraphs)[:500]
+    if len(_CJK.findall(sample)) < len(sample) * 0.2:
+        limit *= LATIN_FACTOR
+    found = [_Sentence(n, s, _words(s)) for n, p in enumerate(paragraphs) for s in _whole_sentences(p)]
+    if sum(len(s.text) for s in found) <= limit:
+        return "\n".join(_join([s.text for s in found if s.paragraph == n]) for n in range(len(paragraphs))
+                         if any(s.paragraph == n for s in found))
+    candidates = [s for s in found if len(s.text) >= MIN_SENTENCE] or found
+    rank_sentences(candidates)
+    chosen: list[_Sentence] = []
+    used = 0
+    for sentence in sorted(candidates, key=lambda s: -s.score):
+        if used + len(sentence.text) > limit:
+            continue
+        if any(_redundant(sentence.words, other.words) for other in chosen):
+            continue
+        chosen.append(sentence)
+        used += len(sentence.text)
+    if not chosen:
+        # Every sentence is longer than the limit: the best one that is not much longer,
+        # else the shortest; whole, never cut.
+        fitting = [s for s in candidates if len(s.text) <= limit * 2]
+        chosen = [max(fitting, key=lambda s: s.score) if fitting else min(candidates, key=lambda s: len(s.text))]
+    order = {id(s): n for n, s in enumerate(found)}
+    chosen.sort(key=lambda s: order[id(s)])
+    lines: list[str] = []
+    for paragraph in sorted({s.paragraph for s in chosen}):
+        lines.append(_join([s.text for s in chosen if s.paragraph == paragraph]))
+    return "\n".join(lines)
+
+
+def _whole_sentences(paragraph: str) -> list[str]:
+    """Sentences for ranking: a piece ending in ；or … goes on in the next one (chosen
+    alone it would read as cut off)."""
+    out: list[str] = []
+    for piece in sentences(paragraph):
+        if out and out[-1].rstrip("”」』’\"）)").endswith(("；", ";", "…")):
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return out
+
+
+def _redundant(a: frozenset[str], b: frozenset[str]) -> bool:
+    smaller = min(len(a), len(b))
+    return smaller >= 3 and len(a & b) / smaller >= REDUNDANT

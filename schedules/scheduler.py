@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from crawler.config import Config, CrawlGroup
 from pipelines import clock
 from pipelines.db import connect, parse_iso
-from pipelines.issues import build_issue, get_issue
+from pipelines.issues import build_configured_issue, get_issue
 from schedules import runs
 from schedules.due import DAYS
 from schedules.lock import LockHeld, run_lock
@@ -72,8 +72,7 @@ def build_due_issue(config: Config) -> bool:
                 return False
             db = connect(config.database)
             try:
-                issue = build_issue(db, day, title=config.issue.title_for(day), section=config.issue.section,
-                                    max_items=config.issue.max_items, tz=config.tz)
+                issue = build_configured_issue(db, config, day)
             finally:
                 db.close()
     except LockHeld as exc:

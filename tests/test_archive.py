@@ -162,7 +162,9 @@ def test_seed_issue_imports_and_exports_in_the_reference_layout(db):
     data = json.loads(render_json(get_issue(db, date(2022, 10, 14))))
     assert list(data)[:4] == ["date", "title", "headline", "status"] and "items" in data
     assert data["items"][6]["links"] == [{"role": "paper", "url": "https://arxiv.org/pdf/2209.05442.pdf"}]
-    assert set(data["items"][0]) == {"position", "title", "url", "links", "summary"}
+    # Issue 6 added section, topics, source and alternates; the original keys stay as they were.
+    assert set(data["items"][0]) == {"position", "title", "url", "links", "summary", "section", "topics", "source",
+                                     "alternates"}
 
 
 def test_a_different_issue_over_a_published_one_is_refused(db):

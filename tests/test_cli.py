@@ -141,8 +141,16 @@ def test_exported_markdown_carries_no_live_html_or_script_links(site, db_path, c
     config = str(config_file(PAGES_FEED))
     run_cli("--config", config, "--db", str(db_path), "crawl", site=site)
     assert run_cli("--config", config, "--db", str(db_path), "issue", "build", "--date", "2022-10-14").returncode == 0
+    # The page is off-topic (not relevant by the taxonomy, so no longer in the built issue):
+    # an editor adds it by hand, and its text must still come out inert.
+    added = run_cli("--config", config, "--db", str(db_path), "issue", "add", "2022-10-14",
+                    "http://pages.fixture.test/a/script.html")
+    assert added.returncode == 0, added.stderr
     markdown = run_cli("--config", config, "--db", str(db_path), "export", "2022-10-14").stdout
     assert "安全测试" in markdown and "alert(1)" in markdown  # the words are there, as text
+    editor = run_cli("--config", config, "--db", str(db_path), "export", "2022-10-14", "--layout", "editor").stdout
+    assert "安全测试" in editor and "<script" not in editor.lower() and "<img" not in editor.lower()
+    assert not re.search(r"(?<!\\)\]\(javascript:", editor)
     assert "<script" not in markdown.lower() and "<img" not in markdown.lower()
     # Link syntax from the text is escaped (\]), so nothing renders as a javascript: link.
     assert not re.search(r"(?<!\\)\]\(javascript:", markdown) and "\\](javascript:alert(1))" in markdown
@@ -157,7 +165,10 @@ def test_issue_commands(site, db_path, config_file):
     assert built.returncode == 0 and built.stdout.startswith("draft AI 簡報 20221014 期: 2 items")
     assert run_cli(*base, "issue", "list").stdout.startswith("2022-10-14  draft")
     shown = run_cli(*base, "issue", "show", "20221014").stdout
-    assert "1. 边缘视觉模组发布\n   http://pages.fixture.test/a/undated-1.html" in shown
+    # Ranked by relevance and freshness and grouped by section (AI 芯片 before 端侧与嵌入式 AI),
+    # no longer newest first (issue 6).
+    assert "1. 端侧语音芯片量产\n   http://pages.fixture.test/a/undated-2.html" in shown
+    assert "2. 边缘视觉模组发布\n   http://pages.fixture.test/a/undated-1.html" in shown
     assert run_cli(*base, "issue", "publish", "2022-10-14").stdout.startswith("published AI 簡報 20221014 期")
     rebuilt = run_cli(*base, "issue", "build", "--date", "2022-10-14")
     assert rebuilt.returncode == 1

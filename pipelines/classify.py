@@ -1,0 +1,313 @@
+"""Relevance and topics: an article scored against the configured keyword taxonomy.
+
+Each topic of ``[[editorial.topics]]`` lists terms, Chinese or English, with weights. Title
+and text are compared in one form (Simplified script, NFKC, lower case: see
+:func:`pipelines.script.normalize`). Chinese terms are matched as jieba words, so 芯片
+does not match inside 芯片组 and 量化 not inside 量化交易 once that is a term of its own
+(weight 0: a known word that means something else). English terms are matched as whole
+words or phrases (``edge ai``, ``on-device`` = ``on device``, ``npus`` for ``npu``).
+
+A term counts ``title_weight`` times its weight when the title has it, and its weight
+times ``1 + ln(n)`` for ``n`` occurrences in the opening of the text (the lead says what an
+article is about; the tail of a long article mentions everything). A topic's score is the
+sum of its terms; the article's score the sum of its topics. The article is relevant at
+``threshold`` and above; its topics are those scoring at least ``topic_min`` and at least
+:data:`TOPIC_SHARE` of the best one, best first. :func:`classify` returns the terms that
+decided, for ``aibrief explain``.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import re
+import sqlite3
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pipelines.script import normalize
+
+logger = logging.getLogger(__name__)
+
+# Characters of text read after the title. The labelled set (tests/fixtures/editorial/
+# labelled.tsv) gives title and lead; real articles put their subject in the first few
+# paragraphs, and counting further only rewards length.
+BODY_CHARS = 1500
+# A secondary topic is tagged when it scores at least this share of the best topic: a
+# story about a chip that also says "AI" twice is a chip story, not also an industry one.
+TOPIC_SHARE = 0.35
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@dataclass(slots=True, frozen=True)
+class TermHit:
+    """One term found: where, how often, and the points it gave its topic."""
+
+    term: str
+    topic: str
+    weight: float
+    title: int
+    body: int
+    points: float
+
+
+@dataclass(slots=True)
+class Classification:
+    relevant: bool
+    score: float
+    topics: list[str]
+    topic_scores: dict[str, float] = field(default_factory=dict)
+    terms: list[TermHit] = field(default_factory=list)  # best first
+    threshold: float = 0.0
+
+
+class Taxonomy:
+    """The configured topics, compiled for matching."""
+
+    def __init__(self, topics, *, threshold: float, title_weight: float, topic_min: float) -> None:
+        self.threshold = threshold
+        self.title_weight = title_weight
+        self.topic_min = topic_min
+        self.topic_names = [topic.name for topic in topics]
+        # term (normalized) -> [(topic, weight)]: a term may serve several topics.
+        self.words: dict[str, list[tuple[str, float]]] = {}
+        self.phrases: dict[str, list[tuple[str, float]]] = {}
+        for topic in topics:
+            for term, weight in topic.terms:
+                key = normalize(term).strip()
+                if not key:
+                    continue
+                table = self.words if _CJK.search(key) else self.phrases
+                if table is self.phrases:
+                    key = " ".join(key.replace("-", " ").split())
+                entries = table.setdefault(key, [])
+                same = [n for n, (name, _) in enumerate(entries) if name == topic.name]
+                if same:  # one term twice in a topic (NPU and npu): the larger weight, once
+                    entries[same[0]] = (topic.name, max(weight, entries[same[0]][1]))
+                else:
+                    entries.append((topic.name, weight))
+        tokenizer = _tokenizer()
+        for word in self.words:
+            tokenizer.add_word(word)
+        alternatives = sorted(self.phrases, key=len, reverse=True)
+        body = "|".join(r"[\s\-]+".join(re.escape(part) for part in phrase.split()) for phrase in alternatives)
+        # Whole words: no letter or digit may touch the phrase on either side.
+        # Whole words, a plural s or es allowed (npus, accelerators); a number may stand right
+        # before one, as Chinese text writes units (560tops, 4bit).
+        self._phrase_re = re.compile(rf"(?<![a-z])(?:{body})(?:e?s)?(?![a-z0-9])") if alternatives else None
+
+    def count(self, text: str) -> Counter[str]:
+        """Occurrences of each term in ``text`` (normalized already)."""
+        found: Counter[str] = Counter()
+        if self.words:
+            for token in _tokenizer().cut(text, HMM=False):
+                if token in self.words:
+                    found[token] += 1
+        if self._phrase_re is not None:
+            for match in self._phrase_re.finditer(text):
+                found[self._phrase_key(" ".join(match.group(0).replace("-", " ").split()))] += 1
+        return found
+
+    def _phrase_key(self, matched: str) -> str:
+        if matched in self.phrases:
+            return matched
+        for suffix in ("es", "s"):
+            if matched.endswith(suffix) and matched[:-len(suffix)] in self.phrases:
+                return matched[:-len(suffix)]
+        return matched
+
+    def classify(self, title: str | None, text: str | None) -> Classification:
+        title_terms = self.count(normalize(title or ""))
+        body_terms = self.count(normalize((text or "")[:BODY_CHARS]))
+        hits: list[TermHit] = []
+        topic_scores: dict[str, float] = {}
+        for term in set(title_terms) | set(body_terms):
+            n_title, n_body = title_terms.get(term, 0), body_terms.get(term, 0)
+            for topic, weight in self.words.get(term) or self.phrases.get(term) or ():
+                points = weight * (self.title_weight * (n_title > 0) + (1 + math.log(n_body) if n_body else 0.0))
+                hits.append(TermHit(term, topic, weight, n_title, n_body, round(points, 3)))
+                topic_scores[topic] = topic_scores.get(topic, 0.0) + points
+        hits.sort(key=lambda h: (-abs(h.points), h.term, h.topic))
+        score = round(sum(topic_scores.values()), 3)
+        best = max(topic_scores.values(), default=0.0)
+        order = {name: n for n, name in enumerate(self.topic_names)}
+        topics = sorted((name for name, value in topic_scores.items()
+                         if value >= self.topic_min and value >= best * TOPIC_SHARE and value > 0),
+                        key=lambda name: (-topic_scores[name], order.get(name, 0)))
+        return Classification(relevant=score >= self.threshold and bool(topics), score=score, topics=topics,
+                              topic_scores={k: round(v, 3) for k, v in topic_scores.items()}, terms=hits,
+                              threshold=self.threshold)
+
+
+_TOKENIZER: list = []
+_TOKENIZER_LOCK = threading.Lock()
+# jieba's whole dictionary (350,000 words) takes 1.1 s to load in every crawl process; its
+# 80,000 words of frequency 20 and more load in a quarter of that. On the labelled set and
+# the fixture week (212 texts) every relevance decision and topic list stays the same;
+# 5 scores move by a few points (单芯片, a rare word, now reads as 单 + 芯片).
+DICTIONARY_MIN_FREQ = 20
+
+
+def _dictionary() -> str:
+    """jieba's dictionary less its rare words, written once to the temporary directory
+    (beside jieba's own cache); the path of the whole one if that cannot be written."""
+    import hashlib
+    import os
+    import tempfile
+
+    import jieba
+
+    source = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
+    stat = os.stat(source)
+    key = hashlib.sha1(f"{source}:{stat.st_size}:{stat.st_mtime_ns}:{DICTIONARY_MIN_FREQ}".encode()).hexdigest()[:12]
+    target = os.path.join(tempfile.gettempdir(), f"aibrief-jieba-{key}.txt")
+    if os.path.exists(target):
+        return target
+    try:
+        with open(source, encoding="utf-8") as whole:
+            kept = [line for line in whole if len(parts := line.split(" ")) > 1 and parts[1].isdigit()
+                    and int(parts[1]) >= DICTIONARY_MIN_FREQ]
+        fd, temporary = tempfile.mkstemp(prefix=".aibrief-jieba-", dir=os.path.dirname(target))
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.writelines(kept)
+        os.replace(temporary, target)
+    except OSError as exc:
+        logger.warning("cannot write a trimmed jieba dictionary to %s (%s); using the whole one", target, exc)
+        return source
+    return target
+
+
+def _tokenizer():
+    """One jieba tokenizer per process, its dictionary the one in the jieba wheel (jieba
+    never downloads anything); taxonomies add their Chinese terms to it as words."""
+    if not _TOKENIZER:
+        with _TOKENIZER_LOCK:
+            if not _TOKENIZER:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer(_dictionary())
+                tokenizer.initialize()
+                _TOKENIZER.append(tokenizer)
+    return _TOKENIZER[0]
+
+
+def warm_up(settings=None) -> threading.Thread:
+    """Load jieba's dictionary, the taxonomy and the MinHash library in the background
+    (about two seconds) while a crawl starts up and fetches its feeds, not when the first
+    article is waiting to be stored."""
+    def load() -> None:
+        from pipelines.dedupe import _permutations
+
+        try:
+            _tokenizer()
+            if settings is not None:
+                taxonomy_for(settings)
+            _permutations()
+        finally:
+            _READY.set()
+
+    thread = threading.Thread(target=load, name="aibrief-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+_READY = threading.Event()
+
+
+def ready() -> bool:
+    """Whether :func:`warm_up` has loaded everything classifying and dedupe need."""
+    return _READY.is_set()
+
+
+@functools.lru_cache(maxsize=8)
+def taxonomy_for(settings) -> Taxonomy:
+    """The compiled taxonomy of an :class:`crawler.config.EditorialSettings` (cached)."""
+    return Taxonomy(settings.topics, threshold=settings.threshold, title_weight=settings.title_weight,
+                    topic_min=settings.topic_min)
+
+
+def classify(title: str, text: str, settings=None) -> Classification:
+    """Score ``title`` and ``text`` against the taxonomy of ``settings`` (default: the
+    taxonomy that ships in aibrief.toml)."""
+    if settings is None:
+        from crawler.config import default_editorial
+
+        settings = default_editorial()
+    return taxonomy_for(settings).classify(title, text)
+
+
+class ClassifyPipeline:
+    """Scores each extracted article; the store keeps the score and the topics. Articles
+    below the threshold are stored too (an editor may add one by hand), but never enter
+    an issue by themselves.
+
+    Loading jieba's dictionary and the MinHash library takes about a second, and a crawl
+    process must not hold its first pages back for it (a kill in between would lose them):
+    until :func:`warm_up` is done, articles go to the store unclassified, and are classified
+    and clustered when the crawl closes (or, after a kill, when an issue build reaches them).
+    The warm-up starts once the first article is on its way to the store.
+    """
+
+    def __init__(self, crawler) -> None:
+        from crawler.config import config_for_crawler
+
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.settings = config_for_crawler(crawler).editorial
+        self.warming: threading.Thread | None = None
+        self.deferred: list[str] = []  # canonical and final URLs of articles stored unclassified
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        if not ready():
+            if self.warming is None:
+                from twisted.internet import reactor
+
+                # After this item's store: a thread loading dictionaries holds the GIL.
+                reactor.callLater(0, self._start_warm_up)
+                self.warming = threading.current_thread()  # (a placeholder until it starts)
+            self.deferred += [u for u in (item.canonical_url, item.final_url) if u]
+            self.stats.inc_value("aibrief/classify_deferred")
+            return item
+        article = item.article
+        result = classify(article.title or item.hints.get("title") or "", article.text, self.settings)
+        item.classification = result
+        self.stats.inc_value("aibrief/relevant" if result.relevant else "aibrief/not_relevant")
+        logger.debug("classified %s: %.2f %s", item.final_url, result.score, ",".join(result.topics))
+        return item
+
+    def _start_warm_up(self) -> None:
+        self.warming = warm_up(self.settings)
+
+    def close_spider(self, spider=None) -> None:
+        """Classify and cluster the articles this crawl stored before the warm-up was done."""
+        if not self.deferred:
+            return
+        from pipelines.compose import classify_stored
+        from pipelines.db import immediate
+        from pipelines.store import Archive
+
+        if self.warming is not None and self.warming is not threading.current_thread():
+            self.warming.join()
+        db = Archive.for_crawler(self.crawler).db
+        for start in range(0, len(self.deferred), 400):
+            chunk = self.deferred[start:start + 400]
+            marks = ",".join("?" * len(chunk))
+            ids = [row[0] for row in db.execute(
+                f"SELECT id FROM articles WHERE relevance IS NULL AND (canonical_url IN ({marks}) OR url IN ({marks}))",
+                [*chunk, *chunk])]
+            for article_id in ids:
+                try:
+                    with immediate(db):
+                        classify_stored(db, article_id, self.settings)
+                except sqlite3.DatabaseError as exc:
+                    # (The archive full, say.) They stay unclassified: the next issue build or
+                    # `aibrief reclassify` classifies them.
+                    logger.warning("articles left unclassified at the end of the crawl: %s", exc)
+                    return
+                self.stats.inc_value("aibrief/classified_at_close")

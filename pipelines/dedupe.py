@@ -1,0 +1,229 @@
+"""One story, many copies: exact and near-duplicate clusters across sources and scripts.
+
+Texts are compared in one form (:func:`pipelines.script.normalize`: Simplified script,
+NFKC, lower case), as shingles of :data:`SHINGLE` tokens (a token is one Chinese
+character or one Latin word), so a Traditional repost, a syndicated copy with its own
+header and footer, and a lightly edited copy all overlap their original heavily.
+
+Two articles are one story when
+  * their texts are the same (the content hash), or their shingle sets have a Jaccard
+    similarity of at least :data:`SAME_STORY_JACCARD`, and
+  * their titles share a word that says what the story is about (not 发布, 融资, 完成...),
+    or one of them has no title. Pages that are one template under different headlines
+    (press-release forms, sample pages) are different stories.
+
+Candidates are found by MinHash LSH (datasketch's MinHash, :data:`BANDS` bands of
+:data:`ROWS` rows), and the band keys are kept in SQLite (``minhash_bands``), so adding an
+article costs a few indexed look-ups however large the archive is; no in-memory index is
+rebuilt. Candidates are then checked exactly against their stored text. A new article
+joins the cluster of its most similar match; the cluster id is the id of the cluster's
+first article. Clusters never merge or split afterwards: issue membership stays stable.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import re
+import struct
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import sqlite_utils
+
+from pipelines.script import normalize
+
+logger = logging.getLogger(__name__)
+
+SHINGLE = 4  # tokens per shingle: four Chinese characters, or four English words
+# MinHash size and banding: 20 bands of 3 rows find a pair with Jaccard 0.5 with
+# probability 1-(1-0.5^3)^20 = 0.93 and one at 0.6 with 0.99, while two different
+# stories (Jaccard under 0.1 in the fixture week) meet in a band with at most 0.02.
+ROWS = 3
+BANDS = 20
+NUM_PERM = ROWS * BANDS
+# Jaccard at and above which two texts are one story. The fixture week's 15 copies
+# (tests/fixtures/editorial/week.json) score 0.56 (a lightly edited copy) to 1.0; its
+# different stories at most 0.08 (two articles of one WeChat account, sharing its footer).
+SAME_STORY_JACCARD = 0.5
+# Texts with fewer shingles are matched by their exact hash only: a two-line news flash
+# shares too much phrasing with the next one to be compared by overlap.
+MIN_SHINGLES = 30
+MAX_CANDIDATES = 20  # most candidates checked exactly, the most band matches first
+_TOKEN = re.compile(r"[\u3400-\u9fff]|[a-z0-9]+(?:[.'][a-z0-9]+)*")
+_TITLE_WORD = re.compile(r"[\u3400-\u9fff]{2,}|[a-z][a-z0-9.+-]+|\d{3,}")
+# Words in a title that say nothing about which story it is.
+GENERIC_TITLE_WORDS = frozenset(
+    "发布 推出 宣布 正式 全新 最新 重磅 首发 独家 快讯 日报 周报 简报 早报 晚报 完成 获得 亿元 万元 融资 公司 "
+    "一款 首款 新一代 国产 行业 如何 什么 为什么 我们 这个 今天 今日 近日 消息 报道 观察 解读 来了 重大 突破 "
+    "the and for with from new how why what this that are its into about launch launches announces "
+    "update updates report news".split())
+# Lines that say the text is someone else's: a re-host names where it came from.
+REPOST = re.compile(r"(转载自|轉載自|转自|轉自|本文来自|本文來自|本文转载|本文轉載|来源[:：]|來源[:：]|原标题[:：]|原標題[:：]|"
+                    r"经授权发布|經授權發布|授权转载|授權轉載|originally published|republished|reprinted with permission)",
+                    re.IGNORECASE)
+REPOST_WINDOW = 300  # characters at the start and at the end of a text where that line stands
+
+
+@dataclass(slots=True, frozen=True)
+class Fingerprint:
+    """What dedupe needs of one text; cheap to compute, nothing stored but the hash and
+    the band keys."""
+
+    content_hash: str
+    shingles: frozenset[str]
+    band_keys: tuple[int, ...]  # empty for texts under MIN_SHINGLES
+    title_words: frozenset[str]
+
+
+@dataclass(slots=True, frozen=True)
+class Match:
+    article_id: int
+    cluster_id: int
+    similarity: float  # Jaccard of the shingle sets (1.0 for the same text)
+
+
+def shingles(normalized: str) -> frozenset[str]:
+    tokens = _TOKEN.findall(normalized)
+    if len(tokens) < SHINGLE:
+        return frozenset([" ".join(tokens)]) if tokens else frozenset()
+    return frozenset(" ".join(tokens[i:i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1))
+
+
+def title_words(title: str | None) -> frozenset[str]:
+    from pipelines.classify import _tokenizer
+
+    text = normalize(title or "")
+    words = {w for w in _tokenizer().cut(text, HMM=False) if _TITLE_WORD.fullmatch(w)}
+    return frozenset(words - GENERIC_TITLE_WORDS)
+
+
+# Named, not left to datasketch's default: band keys are stored, and must mean the same
+# after an upgrade.
+MINHASH_SCHEME = "affine32"
+
+
+@functools.cache
+def _permutations():
+    from datasketch import MinHash  # imported when first needed: it takes half a second
+
+    return MinHash(num_perm=NUM_PERM, seed=1, scheme=MINHASH_SCHEME).permutations
+
+
+def fingerprint(title: str | None, text: str) -> Fingerprint:
+    normalized = normalize(text or "")
+    tokens = "".join(_TOKEN.findall(normalized)) or normalized.strip()
+    content_hash = hashlib.sha1(tokens.encode("utf-8")).hexdigest()
+    shingle_set = shingles(normalized)
+    keys: tuple[int, ...] = ()
+    if len(shingle_set) >= MIN_SHINGLES:
+        from datasketch import MinHash
+
+        minhash = MinHash(num_perm=NUM_PERM, seed=1, permutations=_permutations(), scheme=MINHASH_SCHEME)
+        minhash.update_batch([s.encode("utf-8") for s in sorted(shingle_set)])
+        values = minhash.hashvalues.astype("<u4")
+        keys = tuple(_band_key(band, values[band * ROWS:(band + 1) * ROWS].tobytes()) for band in range(BANDS))
+    return Fingerprint(content_hash, shingle_set, keys, title_words(title))
+
+
+def _band_key(band: int, rows: bytes) -> int:
+    digest = hashlib.blake2b(bytes([band]) + rows, digest_size=8).digest()
+    return struct.unpack("<q", digest)[0]  # SQLite integers are signed 64-bit
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def same_title_story(a: frozenset[str], b: frozenset[str], a_titled: bool, b_titled: bool) -> bool:
+    """Titles that could head one story: they share a telling word, or one is missing."""
+    return not (a_titled and b_titled) or bool(a & b)
+
+
+def find_matches(db: sqlite_utils.Database, fp: Fingerprint, title: str | None,
+                 exclude_id: int | None = None) -> list[Match]:
+    """Stored articles that are the same story as the text of ``fp``, most similar first."""
+    candidates: dict[int, int] = {}
+    for (article_id,) in db.execute("SELECT id FROM articles WHERE content_hash = ? LIMIT ?",
+                                    [fp.content_hash, MAX_CANDIDATES]):
+        candidates[article_id] = BANDS + 1
+    if fp.band_keys:
+        marks = ",".join("?" * len(fp.band_keys))
+        for article_id, hits in db.execute(
+                f"SELECT article_id, count(*) AS n FROM minhash_bands WHERE band_key IN ({marks})"
+                " GROUP BY article_id ORDER BY n DESC LIMIT ?", [*fp.band_keys, MAX_CANDIDATES]):
+            candidates.setdefault(article_id, hits)
+    candidates.pop(exclude_id, None)
+    if not candidates:
+        return []
+    chosen = sorted(candidates, key=lambda a: -candidates[a])[:MAX_CANDIDATES]
+    matches: list[Match] = []
+    marks = ",".join("?" * len(chosen))
+    for article_id, cluster_id, other_title, text, content_hash in db.execute(
+            f"SELECT id, cluster_id, title, text, content_hash FROM articles WHERE id IN ({marks})", chosen):
+        if not same_title_story(fp.title_words, title_words(other_title), bool(title), bool(other_title)):
+            continue
+        if content_hash == fp.content_hash:
+            similarity = 1.0
+        else:
+            similarity = jaccard(fp.shingles, shingles(normalize(text or "")))
+            if len(fp.shingles) < MIN_SHINGLES or similarity < SAME_STORY_JACCARD:
+                continue
+        matches.append(Match(article_id, cluster_id or article_id, round(similarity, 3)))
+    matches.sort(key=lambda m: (-m.similarity, m.article_id))
+    return matches
+
+
+def assign_cluster(db: sqlite_utils.Database, article_id: int, fp: Fingerprint, title: str | None) -> Match | None:
+    """Put a just-stored article in its story's cluster (or a new one of its own) and index
+    its band keys; inside the caller's transaction. Returns the match it joined, if any."""
+    matches = find_matches(db, fp, title, exclude_id=article_id)
+    best = matches[0] if matches else None
+    db.execute("UPDATE articles SET content_hash = ?, cluster_id = ? WHERE id = ?",
+               [fp.content_hash, best.cluster_id if best else article_id, article_id])
+    db.conn.executemany("INSERT OR IGNORE INTO minhash_bands (band_key, article_id) VALUES (?, ?)",
+                   [(key, article_id) for key in fp.band_keys])
+    return best
+
+
+def reindex(db: sqlite_utils.Database, article_id: int, old: Fingerprint, new: Fingerprint) -> None:
+    """An article's text changed (a refetch): its band keys and hash follow; its cluster
+    stays, so that what an issue says about the story does not move."""
+    db.conn.executemany("DELETE FROM minhash_bands WHERE band_key = ? AND article_id = ?",
+                   [(key, article_id) for key in old.band_keys])
+    db.conn.executemany("INSERT OR IGNORE INTO minhash_bands (band_key, article_id) VALUES (?, ?)",
+                   [(key, article_id) for key in new.band_keys])
+    db.execute("UPDATE articles SET content_hash = ? WHERE id = ?", [new.content_hash, article_id])
+
+
+def is_rehost(url: str, text: str, aggregators: tuple[str, ...] = ()) -> bool:
+    """The page is a copy of someone else's article: an aggregator's host, or a line
+    naming where the text came from."""
+    host = (urlsplit(url).hostname or "").lower()
+    if any(host == a or host.endswith("." + a) for a in aggregators):
+        return True
+    text = text or ""
+    return bool(REPOST.search(text[:REPOST_WINDOW]) or REPOST.search(text[-REPOST_WINDOW:]))
+
+
+class DedupePipeline:
+    """Fingerprints each article's text; the store stage assigns the cluster in the same
+    transaction that stores the article, so that no two copies can miss each other."""
+
+    def __init__(self, crawler) -> None:
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        if item.classification is None:  # stored unclassified, clustered later with it
+            return item
+        article = item.article
+        item.fingerprint = fingerprint(article.title or item.hints.get("title"), article.text)
+        if not item.fingerprint.band_keys:
+            self.stats.inc_value("aibrief/dedupe/exact_only")
+        return item

@@ -264,6 +264,9 @@ class ClassifyPipeline:
         return cls(crawler)
 
     def process_item(self, item):
+        if item.classification is not None:  # classified in an extraction worker
+            self.stats.inc_value("aibrief/relevant" if item.classification.relevant else "aibrief/not_relevant")
+            return item
         if not ready():
             if self.warming is None:
                 from twisted.internet import reactor

@@ -223,7 +223,8 @@ class DedupePipeline:
         if item.classification is None:  # stored unclassified, clustered later with it
             return item
         article = item.article
-        item.fingerprint = fingerprint(article.title or item.hints.get("title"), article.text)
+        if item.fingerprint is None:  # (made in an extraction worker otherwise)
+            item.fingerprint = fingerprint(article.title or item.hints.get("title"), article.text)
         if not item.fingerprint.band_keys:
             self.stats.inc_value("aibrief/dedupe/exact_only")
         return item

@@ -18,6 +18,15 @@ def summarize(summarizer: Summarizer, title: str | None, text: str, limit: int) 
     return summarizer.summarize(title, text, limit)
 
 
+def summarize_or_lead(name: str, title: str | None, text: str, limit: int, url: str | None = None) -> str:
+    """The configured summary, or the lead when that summarizer fails on this page."""
+    try:
+        return summarize(summarizer_for(name), title, text, limit)
+    except Exception as exc:  # a summarizer that fails on one page must not lose the article
+        logger.warning("summary failed on %s: %s: %s; using the lead", url, type(exc).__name__, exc)
+        return summarizer_for("lead").summarize(title, text, limit)
+
+
 class EnrichPipeline:
     def __init__(self, crawler) -> None:
         from crawler.config import config_for_crawler
@@ -32,6 +41,8 @@ class EnrichPipeline:
         return cls(crawler)
 
     def process_item(self, item):
+        if item.summary is not None:  # made in an extraction worker
+            return item
         article = item.article
         try:
             item.summary = summarize(self.summarizer, article.title, article.text, self.summary_chars)

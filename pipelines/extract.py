@@ -34,6 +34,9 @@ from pipelines.authors import find_byline
 from pipelines.sites import Page, SiteFields, adapter_for, anchors_in, block_text
 
 logger = logging.getLogger(__name__)
+# trafilatura warns about every empty or target-less link it renders ("empty link: ..."):
+# noise on every crawl, about pages it handled fine.
+logging.getLogger("trafilatura.xml").setLevel(logging.ERROR)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -159,15 +162,16 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     reason = _not_an_article(tree, title, text, adapter is not None)
     if reason:
         return Extraction(None, reason)
+    linked_data = _json_ld(tree)  # before _page_text drops the scripts it sits in
     page_text = _page_text(tree)
     headline_end = _headline_position(page_text, title)
     published, origin = fields.published, "adapter"
     if published is None:
-        published, origin = _published(tree, html, page_text, headline_end, tz, now), "page"
+        published, origin = _published(tree, html, linked_data, page_text, headline_end, tz, now), "page"
     if fields.authors:
         byline = ", ".join(fields.authors), fields.authors
     else:
-        byline = find_byline(page_text, headline_end, text, _meta(tree, AUTHOR_META) or _json_ld_author(tree))
+        byline = find_byline(page_text, headline_end, text, _meta(tree, AUTHOR_META) or _json_ld_author(linked_data))
     return Extraction(Article(
         title=title,
         author=byline[0] if byline else None,
@@ -270,8 +274,12 @@ def _first_text(tree, xpath: str) -> str | None:
 
 def _page_text(tree) -> str:
     """The page's visible text on one line, URLs written out in it left out (their dates
-    are the cited page's, not this one's)."""
-    text = " ".join(tree.xpath("//body//text()[not(ancestor::script)][not(ancestor::style)]"))
+    are the cited page's, not this one's). Scripts and styles are dropped from this tree
+    (only our copy: trafilatura parses its own) rather than tested for on every text node,
+    which took longer than all the rest of this function."""
+    etree.strip_elements(tree, "script", "style", "noscript", with_tail=False)
+    body = tree.find("body")
+    text = " ".join((body if body is not None else tree).itertext())
     return " ".join(_URL.sub(" ", text).split())
 
 
@@ -293,8 +301,8 @@ def _json_ld(tree) -> list[dict]:
     return objects
 
 
-def _json_ld_author(tree) -> str | None:
-    for obj in _json_ld(tree):
+def _json_ld_author(linked_data: list[dict]) -> str | None:
+    for obj in linked_data:
         author = obj.get("author")
         names = author if isinstance(author, list) else [author]
         names = [n.get("name") if isinstance(n, dict) else n for n in names]
@@ -304,14 +312,14 @@ def _json_ld_author(tree) -> str | None:
     return None
 
 
-def _published(tree, html: str, text: str, headline_end: int | None, tz: tzinfo,
+def _published(tree, html: str, linked_data: list[dict], text: str, headline_end: int | None, tz: tzinfo,
                now: datetime) -> datetime | None:
     """The page's own publication instant, or None: never a date read from a cited link."""
     candidates: list[str] = []
     meta = _meta(tree, DATE_META)
     if meta:
         candidates.append(meta)
-    candidates += [str(obj["datePublished"]) for obj in _json_ld(tree) if obj.get("datePublished")]
+    candidates += [str(obj["datePublished"]) for obj in linked_data if obj.get("datePublished")]
     for value in candidates:
         moment = parse_date(value, tz, now)
         if moment:
@@ -426,17 +434,12 @@ def _language(tree, text: str) -> str | None:
     return "en" if letters > len(sample) * 0.5 else (declared.split("-")[0] or None)
 
 
-def extract_job(body: bytes, url: str | None, content_type: str | None, tz: str,
-                now: datetime) -> Extraction:
-    """:func:`extract` as a worker process runs it (arguments and result pickle)."""
-    return extract(body, url, content_type=content_type, tz=ZoneInfo(tz), now=now)
-
-
 class ExtractPipeline:
     """Turns a fetched page into an article; pages that hold none are dropped and counted.
 
     Extraction runs in a process pool (``AIBRIEF_EXTRACT_WORKERS``, by default one worker
-    per core) or, with 0 workers, inline in the reactor thread.
+    per core), together with the summary, the classification and the dedupe fingerprint
+    (:mod:`pipelines.work`), or, with 0 workers, inline in the reactor thread.
     """
 
     def __init__(self, crawler) -> None:
@@ -449,7 +452,8 @@ class ExtractPipeline:
         self.archive = Archive.for_crawler(crawler)
         workers = crawler.settings.get("AIBRIEF_EXTRACT_WORKERS")
         workers = default_workers() if workers in (None, "") else int(workers)
-        self.pool = ExtractionPool(workers) if workers > 0 else None
+        self.pool = ExtractionPool(workers, self.config.editorial, self.config.issue.summary_chars) \
+            if workers > 0 else None
         self.stats.set_value("aibrief/extract_workers", workers)
 
     @classmethod
@@ -466,8 +470,11 @@ class ExtractPipeline:
                 result = extract(item.body, item.final_url, content_type=item.content_type,
                                  tz=ZoneInfo(zone), now=item.fetched_at)
             else:
-                result = await self.pool.extract(item.body, item.final_url, item.content_type, zone,
-                                                 item.fetched_at)
+                work = await self.pool.run(item.body, item.final_url, item.content_type, zone,
+                                           item.fetched_at, item.hints.get("title"))
+                result = work.extraction
+                item.summary, item.classification, item.fingerprint = \
+                    work.summary, work.classification, work.fingerprint
         except Exception as exc:  # one odd page must not end the crawl: count it, name it
             logger.warning("extraction failed on %s: %s: %s", item.final_url, type(exc).__name__, exc)
             self.stats.inc_value("aibrief/dropped/extract_error")

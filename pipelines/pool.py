@@ -25,7 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
-from pipelines.extract import Extraction, extract_job
+from pipelines.work import PageWork, init_worker, page_job
 
 logger = logging.getLogger(__name__)
 
@@ -45,26 +45,32 @@ def default_workers() -> int:
 
 
 class ExtractionPool:
-    def __init__(self, workers: int, timeout: float = EXTRACT_TIMEOUT) -> None:
+    """Runs :func:`pipelines.work.page_job` (extraction, summary, classification, dedupe
+    fingerprint) for each page in worker processes set up with the configuration's
+    editorial settings."""
+
+    def __init__(self, workers: int, editorial, summary_chars: int, timeout: float = EXTRACT_TIMEOUT) -> None:
         self.workers = workers
         self.timeout = timeout
+        self._setup = (editorial, summary_chars)
         self.restarts = 0
         self._slots = asyncio.Semaphore(workers * IN_FLIGHT_PER_WORKER)
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipelines.extract"])
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        context.set_forkserver_preload(["pipelines.work", "pipelines.classify", "pipelines.dedupe"])
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=init_worker,
+                                   initargs=self._setup)
 
-    async def extract(self, body: bytes, url: str | None, content_type: str | None, tz: str,
-                      now: datetime) -> Extraction:
+    async def run(self, body: bytes, url: str | None, content_type: str | None, tz: str,
+                  now: datetime, hint_title: str | None = None) -> PageWork:
         async with self._slots:
             reason = "unknown"
             for _ in range(ATTEMPTS):
                 executor = self._executor
                 try:
-                    future = executor.submit(extract_job, body, url, content_type, tz, now)
+                    future = executor.submit(page_job, body, url, content_type, tz, now, hint_title)
                     return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
                 except BrokenProcessPool:
                     reason = "its extraction worker died"

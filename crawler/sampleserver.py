@@ -199,6 +199,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.serve_file(host, rest(2), query, send_body)
         if kind == "delay" and args:
             time.sleep(float(args[0]))
+            if rest(1).startswith("/_gen/"):
+                return self.generated(host, rest(1), query, send_body)
             return self.serve_file(host, rest(1), query, send_body)
         if kind == "hang":
             time.sleep(HANG_SECONDS)

@@ -24,6 +24,7 @@ AIBRIEF_EXTRACT_WORKERS = None
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOADER = "crawler.downloader.SlotLimitDownloader"  # keeps that limit under asyncio: see its module
 DOWNLOAD_DELAY = 1.0
 COOKIES_ENABLED = False
 DOWNLOAD_TIMEOUT = 30

@@ -160,6 +160,18 @@ def test_crawl_delay_spaces_requests_to_its_host_only(site, db_path, config_file
     assert max(site.times("fast.gen.test")) < times[-1]
 
 
+def test_requests_to_one_host_never_overlap(site, db_path, config_file):
+    """Politeness: one request at a time per host, even when many of its URLs are queued at
+    once (Scrapy 2.19 under asyncio lets a host's whole queue go at once; our downloader
+    does not)."""
+    urls = [f"http://burst.gen.test/_fault/delay/0.2/_gen/article/{n}" for n in range(6)]
+    assert crawl_urls(urls, config=config_file(), db=db_path, site=site).returncode == 0
+    assert rows(db_path, "SELECT count(*) FROM articles") == [(6,)]
+    from crawler.bench import most_at_once
+
+    assert most_at_once(site.log) == 1
+
+
 GEN_FEED = '[[sources]]\nid = "gen"\nurl = "http://gen.fixture.test/_gen/feed/200"\n'
 
 

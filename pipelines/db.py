@@ -89,8 +89,23 @@ def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
 
 # --- schema -------------------------------------------------------------------------------
 
+def _script(db: sqlite_utils.Database, script: str) -> None:
+    """Run SQL statements one by one inside the caller's transaction. (``executescript``
+    commits first, so a migration killed halfway would stay half applied, its version
+    unrecorded, and fail on the next start.)"""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement in a migration: {statement.strip()[:80]}")
+
+
 def _v1(db: sqlite_utils.Database) -> None:
-    db.executescript(
+    _script(
+        db,
         """
         CREATE TABLE sources (
             id TEXT PRIMARY KEY,
@@ -171,13 +186,25 @@ def _v1(db: sqlite_utils.Database) -> None:
     # Trigram FTS: the default tokenizer does not segment Chinese, so a search for a
     # Chinese word found almost nothing. Trigrams match any substring of three or more
     # characters; pipelines.search falls back to LIKE for one- and two-character terms.
-    db["articles"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True,
-                              tokenize="trigram")
+    _script(db, """
+        CREATE VIRTUAL TABLE articles_fts USING FTS5 (title, text, content=articles, tokenize='trigram');
+        CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+          INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+        END;
+        CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+          INSERT INTO articles_fts (articles_fts, rowid, title, text) VALUES ('delete', old.rowid, old.title, old.text);
+        END;
+        CREATE TRIGGER articles_au AFTER UPDATE ON articles BEGIN
+          INSERT INTO articles_fts (articles_fts, rowid, title, text) VALUES ('delete', old.rowid, old.title, old.text);
+          INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+        END;
+        """)
 
 
 def _v2(db: sqlite_utils.Database) -> None:
     """Extraction keeps the names in a byline, the images and which site adapter read the page."""
-    db.executescript(
+    _script(
+        db,
         """
         ALTER TABLE articles ADD COLUMN authors TEXT NOT NULL DEFAULT '[]';  -- JSON list of names
         ALTER TABLE articles ADD COLUMN images TEXT NOT NULL DEFAULT '[]';   -- JSON list of URLs
@@ -189,7 +216,8 @@ def _v2(db: sqlite_utils.Database) -> None:
 def _v3(db: sqlite_utils.Database) -> None:
     """The frontier (every discovered article URL and its state), conditional-GET state per
     feed, and source health."""
-    db.executescript(
+    _script(
+        db,
         """
         CREATE TABLE frontier (
             canonical_url TEXT PRIMARY KEY,
@@ -228,7 +256,8 @@ def _v4(db: sqlite_utils.Database) -> None:
     for, and what an issue item says about its section, topics, source, image and the
     story's other copies. Articles stored before stay unclassified (NULL) until an issue
     build or ``aibrief reclassify`` reaches them."""
-    db.executescript(
+    _script(
+        db,
         """
         ALTER TABLE articles ADD COLUMN relevance REAL;      -- classifier score; NULL: not classified yet
         ALTER TABLE articles ADD COLUMN topics TEXT;         -- JSON list of topic names, best first
@@ -255,7 +284,25 @@ def _v4(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    """Each article's MinHash signature, which settles most dedupe candidates without
+    re-reading their text; and the full-text index refreshed only when the title or text
+    changes (the trigger sqlite-utils made re-indexed the whole text on any update, such as
+    setting an article's cluster right after storing it)."""
+    _script(
+        db,
+        """
+        ALTER TABLE articles ADD COLUMN minhash BLOB;        -- pipelines.dedupe signature; NULL: none yet
+        DROP TRIGGER IF EXISTS articles_au;
+        CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles BEGIN
+          INSERT INTO articles_fts (articles_fts, rowid, title, text) VALUES ('delete', old.rowid, old.title, old.text);
+          INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+        END;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -15,7 +15,10 @@ Two articles are one story when
 Candidates are found by MinHash LSH (datasketch's MinHash, :data:`BANDS` bands of
 :data:`ROWS` rows), and the band keys are kept in SQLite (``minhash_bands``), so adding an
 article costs a few indexed look-ups however large the archive is; no in-memory index is
-rebuilt. Candidates are then checked exactly against their stored text. A new article
+rebuilt. Each candidate's similarity is first estimated from the MinHash signatures (the
+share of equal values; stored with the article, 240 bytes); only an estimate within
+:data:`ESTIMATE_MARGIN` of the threshold is settled exactly against the stored text, so a
+story with many copies does not make every new copy re-read and re-shingle them all. A new article
 joins the cluster of its most similar match; the cluster id is the id of the cluster's
 first article. Clusters never merge or split afterwards: issue membership stays stable.
 """
@@ -49,7 +52,10 @@ SAME_STORY_JACCARD = 0.5
 # Texts with fewer shingles are matched by their exact hash only: a two-line news flash
 # shares too much phrasing with the next one to be compared by overlap.
 MIN_SHINGLES = 30
-MAX_CANDIDATES = 20  # most candidates checked exactly, the most band matches first
+MAX_CANDIDATES = 20  # most candidates checked, the most band matches first
+# The signature estimate of a Jaccard J has a standard error of sqrt(J(1-J)/NUM_PERM), at
+# most 0.065 here: an estimate this far from the threshold is three errors away from it.
+ESTIMATE_MARGIN = 0.2
 _TOKEN = re.compile(r"[\u3400-\u9fff]|[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _TITLE_WORD = re.compile(r"[\u3400-\u9fff]{2,}|[a-z][a-z0-9.+-]+|\d{3,}")
 # Words in a title that say nothing about which story it is.
@@ -74,13 +80,14 @@ class Fingerprint:
     shingles: frozenset[str]
     band_keys: tuple[int, ...]  # empty for texts under MIN_SHINGLES
     title_words: frozenset[str]
+    signature: bytes = b""  # the MinHash values, NUM_PERM little-endian uint32; empty as band_keys
 
 
 @dataclass(slots=True, frozen=True)
 class Match:
     article_id: int
     cluster_id: int
-    similarity: float  # Jaccard of the shingle sets (1.0 for the same text)
+    similarity: float  # Jaccard of the shingle sets, or its signature estimate far from the threshold
 
 
 def shingles(normalized: str) -> frozenset[str]:
@@ -90,6 +97,7 @@ def shingles(normalized: str) -> frozenset[str]:
     return frozenset(" ".join(tokens[i:i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1))
 
 
+@functools.lru_cache(maxsize=4096)  # a story's copies are compared with one another's titles over and over
 def title_words(title: str | None) -> frozenset[str]:
     from pipelines.classify import _tokenizer
 
@@ -116,6 +124,7 @@ def fingerprint(title: str | None, text: str) -> Fingerprint:
     content_hash = hashlib.sha1(tokens.encode("utf-8")).hexdigest()
     shingle_set = shingles(normalized)
     keys: tuple[int, ...] = ()
+    signature = b""
     if len(shingle_set) >= MIN_SHINGLES:
         from datasketch import MinHash
 
@@ -123,7 +132,8 @@ def fingerprint(title: str | None, text: str) -> Fingerprint:
         minhash.update_batch([s.encode("utf-8") for s in sorted(shingle_set)])
         values = minhash.hashvalues.astype("<u4")
         keys = tuple(_band_key(band, values[band * ROWS:(band + 1) * ROWS].tobytes()) for band in range(BANDS))
-    return Fingerprint(content_hash, shingle_set, keys, title_words(title))
+        signature = values.tobytes()
+    return Fingerprint(content_hash, shingle_set, keys, title_words(title), signature)
 
 
 def _band_key(band: int, rows: bytes) -> int:
@@ -135,6 +145,15 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
+
+
+def estimated_jaccard(a: bytes, b: bytes) -> float | None:
+    """The share of equal MinHash values of two signatures, or None if either is missing."""
+    if not a or len(a) != len(b):
+        return None
+    import numpy
+
+    return float(numpy.count_nonzero(numpy.frombuffer(a, "<u4") == numpy.frombuffer(b, "<u4"))) / (len(a) // 4)
 
 
 def same_title_story(a: frozenset[str], b: frozenset[str], a_titled: bool, b_titled: bool) -> bool:
@@ -161,15 +180,20 @@ def find_matches(db: sqlite_utils.Database, fp: Fingerprint, title: str | None,
     chosen = sorted(candidates, key=lambda a: -candidates[a])[:MAX_CANDIDATES]
     matches: list[Match] = []
     marks = ",".join("?" * len(chosen))
-    for article_id, cluster_id, other_title, text, content_hash in db.execute(
-            f"SELECT id, cluster_id, title, text, content_hash FROM articles WHERE id IN ({marks})", chosen):
+    for article_id, cluster_id, other_title, content_hash, signature in db.execute(
+            f"SELECT id, cluster_id, title, content_hash, minhash FROM articles WHERE id IN ({marks})", chosen):
         if not same_title_story(fp.title_words, title_words(other_title), bool(title), bool(other_title)):
             continue
         if content_hash == fp.content_hash:
             similarity = 1.0
         else:
-            similarity = jaccard(fp.shingles, shingles(normalize(text or "")))
-            if len(fp.shingles) < MIN_SHINGLES or similarity < SAME_STORY_JACCARD:
+            if len(fp.shingles) < MIN_SHINGLES:
+                continue
+            similarity = estimated_jaccard(fp.signature, signature)
+            if similarity is None or abs(similarity - SAME_STORY_JACCARD) < ESTIMATE_MARGIN:
+                (text,) = db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()
+                similarity = jaccard(fp.shingles, shingles(normalize(text or "")))
+            if similarity < SAME_STORY_JACCARD:
                 continue
         matches.append(Match(article_id, cluster_id or article_id, round(similarity, 3)))
     matches.sort(key=lambda m: (-m.similarity, m.article_id))
@@ -181,8 +205,8 @@ def assign_cluster(db: sqlite_utils.Database, article_id: int, fp: Fingerprint, 
     its band keys; inside the caller's transaction. Returns the match it joined, if any."""
     matches = find_matches(db, fp, title, exclude_id=article_id)
     best = matches[0] if matches else None
-    db.execute("UPDATE articles SET content_hash = ?, cluster_id = ? WHERE id = ?",
-               [fp.content_hash, best.cluster_id if best else article_id, article_id])
+    db.execute("UPDATE articles SET content_hash = ?, minhash = ?, cluster_id = ? WHERE id = ?",
+               [fp.content_hash, fp.signature or None, best.cluster_id if best else article_id, article_id])
     db.conn.executemany("INSERT OR IGNORE INTO minhash_bands (band_key, article_id) VALUES (?, ?)",
                    [(key, article_id) for key in fp.band_keys])
     return best
@@ -195,7 +219,8 @@ def reindex(db: sqlite_utils.Database, article_id: int, old: Fingerprint, new: F
                    [(key, article_id) for key in old.band_keys])
     db.conn.executemany("INSERT OR IGNORE INTO minhash_bands (band_key, article_id) VALUES (?, ?)",
                    [(key, article_id) for key in new.band_keys])
-    db.execute("UPDATE articles SET content_hash = ? WHERE id = ?", [new.content_hash, article_id])
+    db.execute("UPDATE articles SET content_hash = ?, minhash = ? WHERE id = ?",
+               [new.content_hash, new.signature or None, article_id])
 
 
 def is_rehost(url: str, text: str, aggregators: tuple[str, ...] = ()) -> bool:

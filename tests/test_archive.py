@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -58,6 +59,50 @@ def test_a_newer_schema_is_refused(db_path):
     database.close()
     with pytest.raises(storage.StorageError, match="newer than this aibrief knows"):
         storage.connect(db_path)
+
+
+def test_a_migration_killed_halfway_leaves_nothing_applied(db_path, monkeypatch):
+    """Each migration is one transaction with its version: a failure inside it rolls the
+    whole step back, and the next start applies it again from the beginning."""
+    def broken(database):
+        storage._script(database, "CREATE TABLE half_done (x INTEGER);\nCREATE TABLE never (y INTEGER);")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(storage, "MIGRATIONS", [*storage.MIGRATIONS, broken])
+    with pytest.raises(storage.StorageError, match="disk I/O error"):
+        storage.connect(db_path)
+    monkeypatch.undo()
+    database = storage.connect(db_path)
+    assert storage.schema_version(database) == len(storage.MIGRATIONS)
+    assert database.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone() == (0,)
+    database.close()
+
+
+def test_an_archive_of_schema_4_is_migrated_and_searched_as_before(db_path):
+    """Version 5 narrows the full-text trigger to title and text: an archive made before
+    keeps its index, and a changed text is found by its new words only."""
+    import sqlite_utils
+
+    old = sqlite_utils.Database(sqlite3.connect(db_path, isolation_level=None))
+    for migration in storage.MIGRATIONS[:4]:
+        with storage.immediate(old):
+            migration(old)
+    old.execute("PRAGMA user_version = 4")
+    old.execute("INSERT INTO articles (canonical_url, url, title, published, published_from, text, summary,"
+                " fetched_at) VALUES ('https://news.test/a/1', 'https://news.test/a/1', '地平线与大众成立合资企业',"
+                " '2022-10-13T01:00:00+00:00', 'page', '大众汽车集团宣布与地平线成立合资企业。', '', "
+                " '2022-10-13T01:00:00+00:00')")
+    old.close()
+    database = storage.connect(db_path)
+    assert storage.schema_version(database) == 5
+    assert [h.id for h in search(database, "合资企业")] == [1]
+    database.execute("UPDATE articles SET cluster_id = 1, relevance = 0.5 WHERE id = 1")
+    assert [h.id for h in search(database, "合资企业")] == [1]
+    database.execute("UPDATE articles SET text = '黑芝麻智能发布新一代自动驾驶芯片。' WHERE id = 1")
+    assert [h.id for h in search(database, "黑芝麻智能")] == [1]
+    assert search(database, "汽车集团") == []
+    assert database.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')").rowcount == 1
+    database.close()
 
 
 def test_an_article_is_stored_once(db):

@@ -16,6 +16,7 @@ from typing import Protocol
 _ZH_END = re.compile(r"(?<=[。！？!?；…])[”」』’\"）)]*")
 _EN_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\"“(])")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
 _ABBREVIATION = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Prof|Inc|Ltd|Jr|Sr|St|No|Fig|Eq|vs|etc|al|e\.g|i\.e|U\.S)|\b[A-Z])\.$")
 # A line that only cites a URL ("论文地址：https://…"): the issue shows it as a link line.
 _URL_LINE = re.compile(r"^[^\s]{0,16}\s*[:：]?\s*https?://\S+$")
@@ -196,7 +197,7 @@ def _words(sentence: str) -> frozenset[str]:
     article share its script, so NFKC and lower case are all the normalising needed
     (converting each sentence's script was a third of a summary's time)."""
     text = unicodedata.normalize("NFKC", sentence).lower()
-    words = {text[i:i + 2] for i in range(len(text) - 1) if _CJK.match(text[i]) and _CJK.match(text[i + 1])}
+    words = {run[i:i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)}
     words.update(w for w in _LATIN_WORD.findall(text) if w not in _STOP)
     return frozenset(words)
 
@@ -249,11 +250,13 @@ def ranked_summary(text: str, limit: int = 300, title: str | None = None) -> str
     sample = "".join(paragraphs)[:500]
     if len(_CJK.findall(sample)) < len(sample) * 0.2:
         limit *= LATIN_FACTOR
-    found = [_Sentence(n, s, _words(s)) for n, p in enumerate(paragraphs) for s in _whole_sentences(p)]
+    found = [_Sentence(n, s, frozenset()) for n, p in enumerate(paragraphs) for s in _whole_sentences(p)]
     if sum(len(s.text) for s in found) <= limit:
         return "\n".join(_join([s.text for s in found if s.paragraph == n]) for n in range(len(paragraphs))
                          if any(s.paragraph == n for s in found))
     candidates = ([s for s in found if len(s.text) >= MIN_SENTENCE] or found)[:MAX_CANDIDATES]
+    for sentence in candidates:  # words for the ranked sentences only: a long read has hundreds
+        sentence.words = _words(sentence.text)
     rank_sentences(candidates)
     chosen: list[_Sentence] = []
     used = 0

@@ -19,6 +19,9 @@ AIBRIEF_DB = None
 AIBRIEF_RUN_ID = None
 # Extraction worker processes: None is one per core, 0 extracts inline in the reactor.
 AIBRIEF_EXTRACT_WORKERS = None
+# Seconds a worker may spend on one page before it is taken for hung, killed and replaced
+# (the slowest page of the shared corpus takes 0.4 s).
+AIBRIEF_EXTRACT_TIMEOUT = 60.0
 
 # Politeness. The user agent names the project and a contact URL from the configuration.
 ROBOTSTXT_OBEY = True

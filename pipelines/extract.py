@@ -452,8 +452,9 @@ class ExtractPipeline:
         self.archive = Archive.for_crawler(crawler)
         workers = crawler.settings.get("AIBRIEF_EXTRACT_WORKERS")
         workers = default_workers() if workers in (None, "") else int(workers)
-        self.pool = ExtractionPool(workers, self.config.editorial, self.config.issue.summary_chars) \
-            if workers > 0 else None
+        timeout = crawler.settings.getfloat("AIBRIEF_EXTRACT_TIMEOUT")
+        self.pool = ExtractionPool(workers, self.config.editorial, self.config.issue.summary_chars,
+                                   timeout=timeout) if workers > 0 else None
         self.stats.set_value("aibrief/extract_workers", workers)
 
     @classmethod

@@ -83,6 +83,37 @@ def test_a_killed_worker_loses_no_page(site, db_path, config_file):
     assert "extraction pool restarted: its extraction worker died" in stderr
 
 
+def test_a_hung_worker_is_replaced_and_loses_no_page(site, db_path, config_file):
+    """A worker that stops answering (SIGSTOP: alive, holding its page, never finishing) is
+    killed after the extraction timeout and replaced; its pages are extracted again."""
+    config = config_file('[[sources]]\nid = "gen"\nurl = "http://gen.fixture.test/_gen/feed/120"\n')
+    env = env_for(site, AIBRIEF_CONFIG=str(config), AIBRIEF_DB=str(db_path))
+    crawl = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "feed", "-s", "AIBRIEF_EXTRACT_WORKERS=2",
+                              "-s", "AIBRIEF_EXTRACT_TIMEOUT=3", "-s", "LOG_LEVEL=WARNING"],
+                             cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    stopped = None
+    deadline = time.monotonic() + 60
+    try:
+        while stopped is None and time.monotonic() < deadline and crawl.poll() is None:
+            workers = [pid for child in descendants(crawl.pid) for pid in descendants(child)]
+            if workers and stored_so_far(db_path) >= 20:
+                stopped = workers[0]
+                os.kill(stopped, signal.SIGSTOP)
+            time.sleep(0.05)
+        _, stderr = crawl.communicate(timeout=180)
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+            crawl.wait()
+    assert stopped is not None, "the crawl ended before a worker could be stopped"
+    assert crawl.returncode == 0
+    assert rows(db_path, "SELECT count(*), count(DISTINCT canonical_url) FROM articles") == [(120, 120)]
+    counts = last_run(db_path)["counts"]
+    assert counts["extract_pool_restarts"] >= 1 and "failed" not in counts and "dropped/extract_error" not in counts
+    assert "extraction pool restarted: extraction took over 3 s" in stderr
+    assert not Path(f"/proc/{stopped}").exists() or "zombie" in Path(f"/proc/{stopped}/status").read_text()
+
+
 def test_many_hosts_keep_one_request_at_a_time_each(site, db_path, config_file):
     """Scenario 27, at a tenth of its size (``aibrief bench --load`` runs 5,000 URLs over 50
     hosts): per-host limits hold, and throughput and errors are in the run's record."""

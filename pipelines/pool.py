@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 # real page of the shared corpus took 0.4 s. (The crawl's AIBRIEF_EXTRACT_TIMEOUT setting.)
 EXTRACT_TIMEOUT = 60.0
 ATTEMPTS = 2  # the page that was in a broken pool gets one more try
+MOST_REPLACEMENTS_WAITED = 5  # a page only queued in a pool replaced under it goes on to the next
 IN_FLIGHT_PER_WORKER = 2  # one being extracted, one waiting: workers never idle, memory bounded
 
 
@@ -66,19 +67,29 @@ class ExtractionPool:
     async def run(self, body: bytes, url: str | None, content_type: str | None, tz: str,
                   now: datetime, hint_title: str | None = None) -> PageWork:
         async with self._slots:
-            reason = "unknown"
-            for _ in range(ATTEMPTS):
+            reason, failures, waits = "unknown", 0, 0
+            while failures < ATTEMPTS and waits <= MOST_REPLACEMENTS_WAITED:
                 executor = self._executor
+                future = None
                 try:
                     future = executor.submit(page_job, body, url, content_type, tz, now, hint_title)
                     return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
                 except BrokenProcessPool:
+                    failures += 1
                     reason = "its extraction worker died"
                     self._replace(executor, reason)
                 except asyncio.TimeoutError:
+                    failures += 1
                     reason = f"extraction took over {self.timeout:.0f} s"
                     self._replace(executor, reason, kill=True)
-            raise ExtractionFailed(f"{reason}, twice")
+                except asyncio.CancelledError:
+                    # Waiting in a pool that was replaced because another page hung: this
+                    # page did nothing wrong and goes to the new pool. (Cancelled otherwise,
+                    # the crawl is stopping: let it.)
+                    if future is None or not future.cancelled() or executor is self._executor:
+                        raise
+                    waits += 1
+            raise ExtractionFailed(f"{reason}, twice" if failures >= ATTEMPTS else f"{reason}; its pool kept being replaced")
 
     def _replace(self, broken: ProcessPoolExecutor, reason: str, kill: bool = False) -> None:
         """Swap in a new pool, once per broken one (every page that was in it lands here)."""

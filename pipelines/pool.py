@@ -21,6 +21,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 # real page of the shared corpus took 0.4 s. (The crawl's AIBRIEF_EXTRACT_TIMEOUT setting.)
 EXTRACT_TIMEOUT = 60.0
 ATTEMPTS = 2  # the page that was in a broken pool gets one more try
+CLOSE_GRACE = 10.0  # seconds the workers get to exit when the crawl ends
 MOST_REPLACEMENTS_WAITED = 5  # a page only queued in a pool replaced under it goes on to the next
 IN_FLIGHT_PER_WORKER = 2  # one being extracted, one waiting: workers never idle, memory bounded
 
@@ -104,4 +106,15 @@ class ExtractionPool:
         self._executor = self._new_executor()
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        """Let the workers finish and exit; kill any that has not within CLOSE_GRACE (a worker
+        hung while holding no page would otherwise keep the crawl from ever ending)."""
+        executor = self._executor
+        processes = list(getattr(executor, "_processes", {}).values())
+        executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + CLOSE_GRACE
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                logger.warning("extraction worker %s did not exit: killed", process.pid)
+                process.kill()
+                process.join(5)

@@ -84,8 +84,9 @@ def test_a_killed_worker_loses_no_page(site, db_path, config_file):
 
 
 def test_a_hung_worker_is_replaced_and_loses_no_page(site, db_path, config_file):
-    """A worker that stops answering (SIGSTOP: alive, holding its page, never finishing) is
-    killed after the extraction timeout and replaced; its pages are extracted again."""
+    """A worker that stops answering (SIGSTOP: alive, never finishing) is killed after the
+    extraction timeout and replaced, its pages extracted again; or, if it held no page, killed
+    when the crawl ends instead of keeping the crawl from ending."""
     config = config_file('[[sources]]\nid = "gen"\nurl = "http://gen.fixture.test/_gen/feed/120"\n')
     env = env_for(site, AIBRIEF_CONFIG=str(config), AIBRIEF_DB=str(db_path))
     crawl = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "feed", "-s", "AIBRIEF_EXTRACT_WORKERS=2",
@@ -109,8 +110,14 @@ def test_a_hung_worker_is_replaced_and_loses_no_page(site, db_path, config_file)
     assert crawl.returncode == 0
     assert rows(db_path, "SELECT count(*), count(DISTINCT canonical_url) FROM articles") == [(120, 120)]
     counts = last_run(db_path)["counts"]
-    assert counts["extract_pool_restarts"] >= 1 and "failed" not in counts and "dropped/extract_error" not in counts
-    assert "extraction pool restarted: extraction took over 3 s" in stderr
+    assert "failed" not in counts and "dropped/extract_error" not in counts
+    # Stopped holding a page: that page times out and the pool is replaced. Stopped between
+    # pages: the other worker does the rest, and the stopped one is killed when the crawl ends.
+    if "extraction pool restarted" in stderr:
+        assert "extraction pool restarted: extraction took over 3 s" in stderr
+        assert counts["extract_pool_restarts"] >= 1
+    else:
+        assert f"extraction worker {stopped} did not exit: killed" in stderr
     assert not Path(f"/proc/{stopped}").exists() or "zombie" in Path(f"/proc/{stopped}/status").read_text()
 
 

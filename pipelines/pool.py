@@ -13,7 +13,9 @@ here. So page bytes go to a process pool:
 - a worker that dies (killed, out of memory, a crash in a C library) breaks the pool: it is
   replaced and every page that was in it is tried once more; a worker that hangs past the
   timeout is killed the same way; a page that fails twice fails with the reason, and the
-  crawl goes on.
+  crawl goes on;
+- a worker ends itself when the crawl process is gone (``kill -9``), and the fork server
+  with it.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
-from pipelines.work import PageWork, init_worker, page_job
+from pipelines.work import PageWork, init_worker, page_job, process_identity
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ class ExtractionPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["pipelines.work", "pipelines.classify", "pipelines.dedupe"])
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=init_worker,
-                                   initargs=self._setup)
+                                   initargs=(*self._setup, process_identity(os.getpid())))
 
     async def run(self, body: bytes, url: str | None, content_type: str | None, tz: str,
                   now: datetime, hint_title: str | None = None) -> PageWork:

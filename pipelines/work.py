@@ -9,6 +9,9 @@ extraction inline (no pool), the same steps run in their own pipeline stages ins
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -30,15 +33,52 @@ class PageWork:
 _EDITORIAL: list = []
 
 
-def init_worker(editorial, summary_chars: int) -> None:
-    """Pool initializer: keep the settings, load jieba's dictionary and the taxonomy now."""
+def init_worker(editorial, summary_chars: int, crawl: tuple[int, str | None] | None = None) -> None:
+    """Pool initializer: keep the settings, load jieba's dictionary and the taxonomy now, and
+    watch the crawl process (``crawl``: its pid and start time, see :func:`process_identity`)."""
     from pipelines.classify import taxonomy_for, _tokenizer
     from pipelines.dedupe import _permutations
 
+    if crawl is not None:
+        threading.Thread(target=_exit_with, args=crawl, name="aibrief-watch-crawl", daemon=True).start()
     _EDITORIAL[:] = [editorial, summary_chars]
     _tokenizer()
     taxonomy_for(editorial)
     _permutations()
+
+
+def process_identity(pid: int) -> tuple[int, str | None]:
+    """A process's pid and start time (so that a reused pid is not taken for it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return pid, stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return pid, None
+
+
+def _exit_with(pid: int, started: str | None) -> None:
+    """End this worker when the crawl is gone. A worker holds both ends of its task queue
+    and the fork server's liveness pipe, so after a ``kill -9`` of the crawl nothing else
+    would ever end it, nor the fork server: three idle processes, 200 MB each, per kill."""
+    while True:
+        time.sleep(WATCH_EVERY)
+        if not _alive(pid, started):
+            os._exit(0)
+
+
+def _alive(pid: int, started: str | None) -> bool:
+    if started is not None:
+        return process_identity(pid) == (pid, started)
+    try:
+        os.kill(pid, 0)  # no /proc: the pid alone
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+WATCH_EVERY = 1.0  # seconds
 
 
 def page_job(body: bytes, url: str | None, content_type: str | None, tz: str, now: datetime,

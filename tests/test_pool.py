@@ -121,6 +121,38 @@ def test_a_hung_worker_is_replaced_and_loses_no_page(site, db_path, config_file)
     assert not Path(f"/proc/{stopped}").exists() or "zombie" in Path(f"/proc/{stopped}/status").read_text()
 
 
+def test_workers_end_when_the_crawl_is_killed(site, db_path, config_file):
+    """After a kill -9 of the crawl, its fork server and workers do not linger."""
+    config = config_file('[[sources]]\nid = "gen"\nurl = "http://gen.fixture.test/_gen/feed/200"\n')
+    env = env_for(site, AIBRIEF_CONFIG=str(config), AIBRIEF_DB=str(db_path))
+    crawl = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "feed", "-s", "AIBRIEF_EXTRACT_WORKERS=2",
+                              "-s", "LOG_LEVEL=WARNING"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    left: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and crawl.poll() is None and not left:
+            workers = [pid for child in descendants(crawl.pid) for pid in descendants(child)]
+            if len(workers) == 2 and stored_so_far(db_path) >= 5:
+                left = descendants(crawl.pid)  # the fork server, the resource tracker, the workers
+            time.sleep(0.05)
+    finally:
+        crawl.kill()
+        crawl.wait()
+    assert len(left) >= 3, "the crawl ended before its workers could be seen"
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(running(pid) for pid in left):
+        time.sleep(0.2)
+    assert not [pid for pid in left if running(pid)]
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"  # a zombie has ended; only its parent has not collected it yet
+
+
 def test_many_hosts_keep_one_request_at_a_time_each(site, db_path, config_file):
     """Scenario 27, at a tenth of its size (``aibrief bench --load`` runs 5,000 URLs over 50
     hosts): per-host limits hold, and throughput and errors are in the run's record."""

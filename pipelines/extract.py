@@ -81,12 +81,12 @@ HEADLINE_MIN, HEADLINE_MAX = 4, 80  # each the length of a headline
 # Page soup: more table-cell separators than this per line of "extracted" text (the
 # zh-pages corpus: real articles stay under 0.3, whole table-layout pages reach 2 and more).
 SOUP_CELLS_PER_LINE = 1.0
+SOUP_OVER_BLOCK = 2.0
 # trafilatura's fast pass (no second opinion from its readability and jusText fallbacks)
 # is a quarter of the extraction's time cheaper. Where it finds a long text the second
 # opinion changed nothing on the shared corpus; where it finds little (a body it cut
 # short, a page it misread), the full pass runs and its answer is taken.
 FULL_PASS_BELOW = 1500  # characters
-SOUP_OVER_BLOCK = 2.0
 MIN_PARAGRAPH = 20  # characters of a node's own text that make it a paragraph
 MAX_LINK_SHARE = 0.4  # a block more than this much link text is navigation
 INLINE_TAGS = frozenset({"b", "strong", "i", "em", "font", "span", "u", "sup", "sub", "small", "big", "br"})

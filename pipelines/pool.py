@@ -93,7 +93,9 @@ class ExtractionPool:
                     if future is None or not future.cancelled() or executor is self._executor:
                         raise
                     waits += 1
-            raise ExtractionFailed(f"{reason}, twice" if failures >= ATTEMPTS else f"{reason}; its pool kept being replaced")
+            if failures >= ATTEMPTS:
+                raise ExtractionFailed(f"{reason}, twice")
+            raise ExtractionFailed(f"{reason}; its pool kept being replaced")
 
     def _replace(self, broken: ProcessPoolExecutor, reason: str, kill: bool = False) -> None:
         """Swap in a new pool, once per broken one (every page that was in it lands here)."""

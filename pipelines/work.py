@@ -31,6 +31,7 @@ class PageWork:
 
 # Set once per worker process by init_worker: what the configuration says.
 _EDITORIAL: list = []
+WATCH_EVERY = 1.0  # seconds between a worker's looks at the crawl process
 
 
 def init_worker(editorial, summary_chars: int, crawl: tuple[int, str | None] | None = None) -> None:
@@ -48,12 +49,20 @@ def init_worker(editorial, summary_chars: int, crawl: tuple[int, str | None] | N
 
 
 def process_identity(pid: int) -> tuple[int, str | None]:
-    """A process's pid and start time (so that a reused pid is not taken for it)."""
+    """A process's pid and start time (so that a reused pid is not taken for it); the start
+    time is None when it cannot be read."""
+    fields = _stat(pid)
+    return pid, fields[19] if fields else None
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return pid, stat.read().rsplit(")", 1)[1].split()[19]
+            fields = stat.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return pid, None
+        return None
+    return fields if len(fields) > 19 else None
 
 
 def _exit_with(pid: int, started: str | None) -> None:
@@ -68,7 +77,8 @@ def _exit_with(pid: int, started: str | None) -> None:
 
 def _alive(pid: int, started: str | None) -> bool:
     if started is not None:
-        return process_identity(pid) == (pid, started)
+        fields = _stat(pid)  # gone, another process under the pid, or killed and not yet collected
+        return fields is not None and fields[19] == started and fields[0] != "Z"
     try:
         os.kill(pid, 0)  # no /proc: the pid alone
     except ProcessLookupError:
@@ -76,9 +86,6 @@ def _alive(pid: int, started: str | None) -> bool:
     except PermissionError:
         return True
     return True
-
-
-WATCH_EVERY = 1.0  # seconds
 
 
 def page_job(body: bytes, url: str | None, content_type: str | None, tz: str, now: datetime,

@@ -595,23 +595,14 @@ def extract_command(app: App, source, page_url, fmt):
 
 def _fetch(url: str, config: Config) -> tuple[bytes, str, str | None]:
     """One polite GET: our user agent, the configured timeout, the crawl's size limit."""
-    import urllib.error
-    import urllib.request
-
+    from crawler.discovery.check import FetchError, fetch_once
     from crawler.settings import DOWNLOAD_MAXSIZE
     from crawler.spiders import user_agent
 
-    request = urllib.request.Request(url, headers={"User-Agent": user_agent(config.crawl.contact)})
     try:
-        with urllib.request.urlopen(request, timeout=config.crawl.timeout) as response:
-            body = response.read(DOWNLOAD_MAXSIZE + 1)
-            if len(body) > DOWNLOAD_MAXSIZE:
-                raise Failure(f"{url}: larger than {DOWNLOAD_MAXSIZE // 2**20} MB")
-            return body, response.url, response.headers.get("Content-Type")
-    except urllib.error.HTTPError as exc:
-        raise Failure(f"{url}: HTTP {exc.code}") from None
-    except (urllib.error.URLError, TimeoutError) as exc:
-        raise Failure(f"{url}: {getattr(exc, 'reason', exc)}") from None
+        return fetch_once(url, user_agent(config.crawl.contact), config.crawl.timeout, DOWNLOAD_MAXSIZE)
+    except FetchError as exc:
+        raise Failure(f"{url}: {exc}") from None
 
 
 def _load_issue(app: App, day: date):

@@ -55,17 +55,28 @@ def stored_so_far(db: Path) -> int:
         return 0
 
 
-def test_a_killed_worker_loses_no_page(site, db_path, config_file):
-    config = config_file('[[sources]]\nid = "gen"\nurl = "http://gen.fixture.test/_gen/feed/200"\n')
+def pool_crawl(config_file, site, db_path, pages: int, *settings: str, stderr=subprocess.PIPE) -> subprocess.Popen:
+    """A feed crawl of ``pages`` generated articles with two extraction workers, started."""
+    config = config_file(f'[[sources]]\nid = "gen"\nurl = "http://gen.fixture.test/_gen/feed/{pages}"\n')
     env = env_for(site, AIBRIEF_CONFIG=str(config), AIBRIEF_DB=str(db_path))
-    crawl = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "feed", "-s", "AIBRIEF_EXTRACT_WORKERS=2",
-                              "-s", "LOG_LEVEL=WARNING"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    args = [sys.executable, "-m", "scrapy", "crawl", "feed"]
+    for setting in ("AIBRIEF_EXTRACT_WORKERS=2", "LOG_LEVEL=WARNING", *settings):
+        args += ["-s", setting]
+    return subprocess.Popen(args, cwd=ROOT, env=env, stderr=stderr, text=True)
+
+
+def workers_of(crawl: subprocess.Popen) -> list[int]:
+    """The extraction workers: the fork server's children, grandchildren of the crawl."""
+    return [pid for child in descendants(crawl.pid) for pid in descendants(child)]
+
+
+def test_a_killed_worker_loses_no_page(site, db_path, config_file):
+    crawl = pool_crawl(config_file, site, db_path, 200)
     killed = 0
     deadline = time.monotonic() + 60
     try:
         while killed < 2 and time.monotonic() < deadline and crawl.poll() is None:
-            # Workers are the fork server's children: grandchildren of the crawl.
-            workers = [pid for child in descendants(crawl.pid) for pid in descendants(child)]
+            workers = workers_of(crawl)
             if workers and stored_so_far(db_path) >= 20 * (killed + 1):
                 os.kill(workers[0], signal.SIGKILL)
                 killed += 1
@@ -87,16 +98,12 @@ def test_a_hung_worker_is_replaced_and_loses_no_page(site, db_path, config_file)
     """A worker that stops answering (SIGSTOP: alive, never finishing) is killed after the
     extraction timeout and replaced, its pages extracted again; or, if it held no page, killed
     when the crawl ends instead of keeping the crawl from ending."""
-    config = config_file('[[sources]]\nid = "gen"\nurl = "http://gen.fixture.test/_gen/feed/120"\n')
-    env = env_for(site, AIBRIEF_CONFIG=str(config), AIBRIEF_DB=str(db_path))
-    crawl = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "feed", "-s", "AIBRIEF_EXTRACT_WORKERS=2",
-                              "-s", "AIBRIEF_EXTRACT_TIMEOUT=3", "-s", "LOG_LEVEL=WARNING"],
-                             cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    crawl = pool_crawl(config_file, site, db_path, 120, "AIBRIEF_EXTRACT_TIMEOUT=3")
     stopped = None
     deadline = time.monotonic() + 60
     try:
         while stopped is None and time.monotonic() < deadline and crawl.poll() is None:
-            workers = [pid for child in descendants(crawl.pid) for pid in descendants(child)]
+            workers = workers_of(crawl)
             if workers and stored_so_far(db_path) >= 20:
                 stopped = workers[0]
                 os.kill(stopped, signal.SIGSTOP)
@@ -123,16 +130,12 @@ def test_a_hung_worker_is_replaced_and_loses_no_page(site, db_path, config_file)
 
 def test_workers_end_when_the_crawl_is_killed(site, db_path, config_file):
     """After a kill -9 of the crawl, its fork server and workers do not linger."""
-    config = config_file('[[sources]]\nid = "gen"\nurl = "http://gen.fixture.test/_gen/feed/200"\n')
-    env = env_for(site, AIBRIEF_CONFIG=str(config), AIBRIEF_DB=str(db_path))
-    crawl = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "feed", "-s", "AIBRIEF_EXTRACT_WORKERS=2",
-                              "-s", "LOG_LEVEL=WARNING"], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    crawl = pool_crawl(config_file, site, db_path, 200, stderr=subprocess.DEVNULL)
     left: list[int] = []
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and crawl.poll() is None and not left:
-            workers = [pid for child in descendants(crawl.pid) for pid in descendants(child)]
-            if len(workers) == 2 and stored_so_far(db_path) >= 5:
+            if len(workers_of(crawl)) == 2 and stored_so_far(db_path) >= 5:
                 left = descendants(crawl.pid)  # the fork server, the resource tracker, the workers
             time.sleep(0.05)
     finally:

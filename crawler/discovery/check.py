@@ -26,11 +26,11 @@ from crawler.discovery.github import read_trending, trending_url
 from crawler.discovery.listings import ListingRules, read_listing
 from crawler.discovery.sitemaps import (DEFAULT_DAYS as SITEMAP_DAYS, DEFAULT_MAX_ENTRIES, MAX_SITEMAP_BYTES,
                                         read_sitemap, select_entries)
+from crawler.settings import DOWNLOAD_MAXSIZE
 from pipelines import clock
 
 # Sitemaps a check reads below an index or robots.txt: enough to see that they work.
 CHECK_SITEMAPS = 3
-PAGE_MAXSIZE = 10 * 1024 * 1024  # as the crawl's DOWNLOAD_MAXSIZE
 
 
 @dataclass(slots=True)
@@ -52,6 +52,21 @@ class FetchError(Exception):
     """A fetch that failed; the message is one line."""
 
 
+def fetch_once(url: str, user_agent: str, timeout: float, max_size: int) -> tuple[bytes, str, str | None]:
+    """(body, final URL, content type) of one GET, or FetchError; no robots.txt, no pacing."""
+    request = urllib.request.Request(url, headers={"User-Agent": user_agent})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body = response.read(max_size + 1)
+            if len(body) > max_size:
+                raise FetchError(f"larger than {max_size // 2**20} MB")
+            return body, response.url, response.headers.get("Content-Type")
+    except urllib.error.HTTPError as exc:
+        raise FetchError(f"HTTP {exc.code}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise FetchError(one_line(getattr(exc, "reason", exc))) from None
+
+
 class Fetcher:
     """Polite one-off GETs: the crawl's user agent, timeout and size limit, robots.txt
     obeyed, and a pause between two requests to one host."""
@@ -67,7 +82,7 @@ class Fetcher:
     def pace(self, host: str, seconds: float) -> None:
         self.intervals[host] = max(self.intervals.get(host, 0.0), seconds)
 
-    def get(self, url: str, max_size: int = PAGE_MAXSIZE) -> tuple[bytes, str, str | None]:
+    def get(self, url: str, max_size: int = DOWNLOAD_MAXSIZE) -> tuple[bytes, str, str | None]:
         """(body, final URL, content type) of one page, or FetchError."""
         self._obey_robots(url)
         return self._get(url, max_size)
@@ -78,17 +93,7 @@ class Fetcher:
         if wait > 0:
             time.sleep(wait)
         self.last[host] = time.monotonic()
-        request = urllib.request.Request(url, headers={"User-Agent": self.user_agent})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body = response.read(max_size + 1)
-                if len(body) > max_size:
-                    raise FetchError(f"larger than {max_size // 2**20} MB")
-                return body, response.url, response.headers.get("Content-Type")
-        except urllib.error.HTTPError as exc:
-            raise FetchError(f"HTTP {exc.code}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise FetchError(one_line(getattr(exc, "reason", exc))) from None
+        return fetch_once(url, self.user_agent, self.timeout, max_size)
 
     def _obey_robots(self, url: str) -> None:
         parts = urlsplit(url)
@@ -97,7 +102,7 @@ class Fetcher:
             return
         if origin not in self.robots:
             try:
-                body, _, _ = self._get(origin + "/robots.txt", PAGE_MAXSIZE)
+                body, _, _ = self._get(origin + "/robots.txt", DOWNLOAD_MAXSIZE)
                 self.robots[origin] = Protego.parse(body.decode("utf-8", "replace"))
             except FetchError as exc:
                 # RFC 9309, 2.3.1.3: no robots.txt (4xx) means no rules; 5xx or no answer, keep out.

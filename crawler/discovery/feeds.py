@@ -9,6 +9,7 @@ guid, a second link, a "阅读原文" link in the content) and their own copy in
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from urllib.parse import urlsplit
 
@@ -23,29 +24,49 @@ WECHAT_HOST = "mp.weixin.qq.com"
 _WECHAT_URL = re.compile(r"https?://mp\.weixin\.qq\.com/s[/?][^\s\"'<>]+")
 
 
-def read_feed(body: bytes, url: str, content_type: str | None, tz: tzinfo, now: datetime | None = None,
-              wechat: bool = False) -> list[Found]:
-    """The entries of a feed as links with hints; DiscoveryError when it has none."""
+@dataclass(slots=True)
+class FeedReading:
+    """What a feed gave: its entries' links with hints, and what it held besides."""
+
+    found: list[Found]
+    refused: list[str] = field(default_factory=list)  # entry links that are not http(s) URLs
+    unlinked: int = 0  # entries with no link at all
+    malformed: str | None = None  # the parser's complaint about a feed it could still read
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None, tz: tzinfo, now: datetime | None = None,
+               wechat: bool = False) -> FeedReading:
+    """Read a feed; DiscoveryError when it yields no link to follow."""
     parsed = feedparser.parse(feed_document(body, content_type or ""),
                               response_headers={"content-type": content_type or "", "content-location": url})
     if not parsed.entries:
         if parsed.get("bozo"):
             raise DiscoveryError(f"not a readable feed ({one_line(parsed.get('bozo_exception'))})")
         raise DiscoveryError("no entries")
-    found: list[Found] = []
+    reading = FeedReading([], malformed=one_line(parsed.get("bozo_exception")) if parsed.get("bozo") else None)
     for entry in parsed.entries:
         link = wechat_link(entry) if wechat else None
         link = link or entry.get("link") or (entry.get("id") if str(entry.get("id", "")).startswith("http") else None)
-        absolute = clean_url(link, url) if link else None
+        if not link:
+            reading.unlinked += 1
+            continue
+        absolute = clean_url(link, url)
         if absolute is None:
+            reading.refused.append(link)
             continue
         raw_date = entry.get("published") or entry.get("updated") or entry.get("created")
-        found.append(Found(absolute, title=" ".join((entry.get("title") or "").split()) or None,
-                           published=parse_date(raw_date, tz, now) if raw_date else None,
-                           author=entry.get("author") or None))
-    if not found:
+        reading.found.append(Found(absolute, title=" ".join((entry.get("title") or "").split()) or None,
+                                   published=parse_date(raw_date, tz, now) if raw_date else None,
+                                   author=entry.get("author") or None))
+    if not reading.found:
         raise DiscoveryError(f"{len(parsed.entries)} entries, none with an http(s) link")
-    return found
+    return reading
+
+
+def read_feed(body: bytes, url: str, content_type: str | None, tz: tzinfo, now: datetime | None = None,
+              wechat: bool = False) -> list[Found]:
+    """The entries of a feed as links with hints; DiscoveryError when it has none."""
+    return parse_feed(body, url, content_type, tz, now, wechat).found
 
 
 def is_wechat(url: str) -> bool:

@@ -18,7 +18,7 @@ import scrapy
 from crawler.config import Source
 from crawler.items import PageItem
 from crawler.spiders import AibriefSpider, describe_failure
-from pipelines import clock, frontier
+from pipelines import clock, fetch_state, frontier
 from pipelines.canonical import canonical_url
 from pipelines.db import parse_iso
 
@@ -49,8 +49,8 @@ class DiscoverySpider(AibriefSpider):
             if source.kind != self.kind:
                 self.fail_arguments(f"source {source_id!r} is a {source.kind} source, not a {self.kind} one")
             if not source.feed_url(config.crawl.rsshub):
-                self.fail_arguments(f"source {source_id!r} needs crawl.wechat_bridge or crawl.rsshub set "
-                                    "in the configuration")
+                needs = "crawl.wechat_bridge or crawl.rsshub" if self.kind == "wechat" else "crawl.rsshub"
+                self.fail_arguments(f"source {source_id!r} needs {needs} set in the configuration")
             chosen.append(source)
         return chosen
 
@@ -75,6 +75,25 @@ class DiscoverySpider(AibriefSpider):
         # may repeat a URL of another source.
         return scrapy.Request(url, callback=callback, errback=self.discovery_failed, dont_filter=True,
                               headers=headers or {}, meta={"source_id": source.id, **meta})
+
+    def conditional_request(self, source: Source, url: str, callback, **meta: Any) -> scrapy.Request:
+        """A discovery request carrying the validators of the document's last answer: an
+        unchanged document answers 304 (RFC 9110, 13.1), see :meth:`unchanged`."""
+        headers = fetch_state.conditional_headers(self.archive.db, url)
+        return self.discovery_request(source, url, callback, headers=headers, handle_httpstatus_list=[304], **meta)
+
+    def unchanged(self, response, source: Source) -> bool:
+        """A 304: counted, the source healthy, nothing to read."""
+        if response.status != 304:
+            return False
+        self.count(f"{self.kind}/not_modified")
+        self.source_ok(source.id, 0)
+        return True
+
+    def remember_validators(self, response) -> None:
+        """Keep the document's ETag and Last-Modified for the next run's conditional request."""
+        fetch_state.remember(self.archive.db, response.url, response.headers.get("ETag"),
+                             response.headers.get("Last-Modified"))
 
     def source_of(self, response_or_request) -> Source:
         return self.config.source(response_or_request.meta["source_id"])

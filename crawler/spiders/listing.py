@@ -15,7 +15,7 @@ from crawler.config import Source
 from crawler.discovery import DiscoveryError
 from crawler.discovery.listings import ListingRules, read_listing
 from crawler.spiders.discovering import DiscoverySpider
-from pipelines import clock, fetch_state
+from pipelines import clock
 
 logger = logging.getLogger(__name__)
 
@@ -26,20 +26,15 @@ class ListingSpider(DiscoverySpider):
 
     def discovery_requests(self, source: Source):
         # The first page conditionally: an unchanged listing answers 304.
-        yield self.discovery_request(source, source.url, self.parse_listing, page=1,
-                                     headers=fetch_state.conditional_headers(self.archive.db, source.url),
-                                     handle_httpstatus_list=[304])
+        yield self.conditional_request(source, source.url, self.parse_listing, page=1)
 
     def parse_listing(self, response):
         source = self.source_of(response)
         page = response.meta["page"]
-        if response.status == 304:
-            self.count("listing/not_modified")
-            self.source_ok(source.id, 0)
+        if self.unchanged(response, source):
             return
         if page == 1:
-            fetch_state.remember(self.archive.db, response.url, response.headers.get("ETag"),
-                                 response.headers.get("Last-Modified"))
+            self.remember_validators(response)
         rules = ListingRules.from_options(source.options)
         content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
         try:

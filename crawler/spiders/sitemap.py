@@ -44,9 +44,7 @@ class SitemapSpider(DiscoverySpider):
     def parse_sitemap(self, response):
         source = self.source_of(response)
         depth = response.meta["depth"]
-        if response.status == 304:
-            self.count("sitemap/not_modified")
-            self.source_ok(source.id, 0)
+        if self.unchanged(response, source):
             return
         content_type = response.headers.get("Content-Type", b"").decode("latin-1") or None
         try:
@@ -55,8 +53,7 @@ class SitemapSpider(DiscoverySpider):
             self.source_failed(source.id, response.url, str(exc))
             return
         if depth:
-            fetch_state.remember(self.archive.db, response.url, response.headers.get("ETag"),
-                                 response.headers.get("Last-Modified"))
+            self.remember_validators(response)
         if sitemap.rejected:
             self.tally("skipped/bad_url", sitemap.rejected)
         since = self.window_start(source, source.option("days", DEFAULT_DAYS))

@@ -14,17 +14,15 @@ from pipelines.summary import Summarizer, summarizer_for
 logger = logging.getLogger(__name__)
 
 
-def summarize(summarizer: Summarizer, title: str | None, text: str, limit: int) -> str:
-    return summarizer.summarize(title, text, limit)
-
-
-def summarize_or_lead(name: str, title: str | None, text: str, limit: int, url: str | None = None) -> str:
-    """The configured summary, or the lead when that summarizer fails on this page."""
+def summarize_or_lead(summarizer: Summarizer, title: str | None, text: str, limit: int,
+                      url: str | None = None) -> tuple[str, bool]:
+    """The summary, or the lead when the summarizer fails on this page (a summarizer that
+    fails on one page must not lose the article); and whether it failed."""
     try:
-        return summarize(summarizer_for(name), title, text, limit)
-    except Exception as exc:  # a summarizer that fails on one page must not lose the article
+        return summarizer.summarize(title, text, limit), False
+    except Exception as exc:
         logger.warning("summary failed on %s: %s: %s; using the lead", url, type(exc).__name__, exc)
-        return summarizer_for("lead").summarize(title, text, limit)
+        return summarizer_for("lead").summarize(title, text, limit), True
 
 
 class EnrichPipeline:
@@ -44,10 +42,8 @@ class EnrichPipeline:
         if item.summary is not None:  # made in an extraction worker
             return item
         article = item.article
-        try:
-            item.summary = summarize(self.summarizer, article.title, article.text, self.summary_chars)
-        except Exception as exc:  # a summarizer that fails on one page must not lose the article
-            logger.warning("summary failed on %s: %s: %s; using the lead", item.final_url, type(exc).__name__, exc)
+        item.summary, failed = summarize_or_lead(self.summarizer, article.title, article.text, self.summary_chars,
+                                                 item.final_url)
+        if failed:
             self.stats.inc_value("aibrief/summary_failed")
-            item.summary = summarizer_for("lead").summarize(article.title, article.text, self.summary_chars)
         return item

@@ -487,6 +487,8 @@ class ExtractPipeline:
                 result = work.extraction
                 item.summary, item.classification, item.fingerprint = \
                     work.summary, work.classification, work.fingerprint
+                if work.summary_failed:
+                    self.stats.inc_value("aibrief/summary_failed")
         except Exception as exc:  # one odd page must not end the crawl: count it, name it
             logger.warning("extraction failed on %s: %s: %s", item.final_url, type(exc).__name__, exc)
             self.stats.inc_value("aibrief/dropped/extract_error")

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 class PageWork:
     extraction: Extraction
     summary: str | None = None
+    summary_failed: bool = False  # the lead stands in for a summarizer that failed
     classification: object | None = None  # pipelines.classify.Classification
     fingerprint: object | None = None  # pipelines.dedupe.Fingerprint
 
@@ -39,10 +40,11 @@ def init_worker(editorial, summary_chars: int, crawl: tuple[int, str | None] | N
     watch the crawl process (``crawl``: its pid and start time, see :func:`process_identity`)."""
     from pipelines.classify import taxonomy_for, _tokenizer
     from pipelines.dedupe import _permutations
+    from pipelines.summary import summarizer_for
 
-    if crawl is not None:
+    if crawl is not None and crawl[1] is not None:  # (no /proc to watch it by: not watched)
         threading.Thread(target=_exit_with, args=crawl, name="aibrief-watch-crawl", daemon=True).start()
-    _EDITORIAL[:] = [editorial, summary_chars]
+    _EDITORIAL[:] = [editorial, summary_chars, summarizer_for(editorial.summarizer)]
     _tokenizer()
     taxonomy_for(editorial)
     _permutations()
@@ -65,27 +67,16 @@ def _stat(pid: int) -> list[str] | None:
     return fields if len(fields) > 19 else None
 
 
-def _exit_with(pid: int, started: str | None) -> None:
-    """End this worker when the crawl is gone. A worker holds both ends of its task queue
-    and the fork server's liveness pipe, so after a ``kill -9`` of the crawl nothing else
-    would ever end it, nor the fork server: three idle processes, 200 MB each, per kill."""
+def _exit_with(pid: int, started: str) -> None:
+    """End this worker when the crawl is gone (or killed and not yet collected: a zombie).
+    A worker holds both ends of its task queue and the fork server's liveness pipe, so
+    after a ``kill -9`` of the crawl nothing else would ever end it, nor the fork server:
+    three idle processes, 200 MB each, per kill."""
     while True:
         time.sleep(WATCH_EVERY)
-        if not _alive(pid, started):
+        fields = _stat(pid)
+        if fields is None or fields[19] != started or fields[0] == "Z":
             os._exit(0)
-
-
-def _alive(pid: int, started: str | None) -> bool:
-    if started is not None:
-        fields = _stat(pid)  # gone, another process under the pid, or killed and not yet collected
-        return fields is not None and fields[19] == started and fields[0] != "Z"
-    try:
-        os.kill(pid, 0)  # no /proc: the pid alone
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def page_job(body: bytes, url: str | None, content_type: str | None, tz: str, now: datetime,
@@ -98,9 +89,9 @@ def page_job(body: bytes, url: str | None, content_type: str | None, tz: str, no
     article = work.extraction.article
     if article is None or not _EDITORIAL:
         return work
-    editorial, summary_chars = _EDITORIAL
+    editorial, summary_chars, summarizer = _EDITORIAL
     title = article.title or hint_title
-    work.summary = summarize_or_lead(editorial.summarizer, article.title, article.text, summary_chars, url)
+    work.summary, work.summary_failed = summarize_or_lead(summarizer, article.title, article.text, summary_chars, url)
     work.classification = classify(title or "", article.text, editorial)
     work.fingerprint = fingerprint(title, article.text)
     return work

@@ -90,9 +90,7 @@ def store_article(db: sqlite_utils.Database, record: ArticleRecord, done: tuple[
         article_id = cursor.lastrowid
         if record.fingerprint is not None:
             dedupe.assign_cluster(db, article_id, record.fingerprint, record.title)
-        for link in record.links:
-            db.execute("INSERT OR IGNORE INTO article_links (article_id, url, role, label) VALUES (?, ?, ?, ?)",
-                       [article_id, link.url, link.role, link.label or None])
+        _insert_links(db, article_id, record.links)
         now = iso(utcnow())
         db.execute("INSERT INTO frontier (canonical_url, url, source_id, state, attempts, discovered_at, updated_at)"
                    " VALUES (?, ?, ?, 'stored', 1, ?, ?) ON CONFLICT (canonical_url) DO UPDATE SET state = 'stored'",
@@ -101,6 +99,11 @@ def store_article(db: sqlite_utils.Database, record: ArticleRecord, done: tuple[
         db.execute("UPDATE issue_items SET article_id = ? WHERE canonical_url = ? AND article_id IS NULL",
                    [article_id, record.canonical_url])
     return article_id
+
+
+def _insert_links(db: sqlite_utils.Database, article_id: int, links: list[Link]) -> None:
+    db.conn.executemany("INSERT OR IGNORE INTO article_links (article_id, url, role, label) VALUES (?, ?, ?, ?)",
+                        [(article_id, link.url, link.role, link.label or None) for link in links])
 
 
 def _editorial_fields(record: ArticleRecord) -> None:
@@ -132,9 +135,7 @@ def _update_article(db: sqlite_utils.Database, article_id: int, record: ArticleR
          record.summary, iso(record.fetched_at), json.dumps(record.images), record.site, record.relevance,
          json.dumps(record.topics, ensure_ascii=False), article_id])
     db.execute("DELETE FROM article_links WHERE article_id = ?", [article_id])
-    for link in record.links:
-        db.execute("INSERT OR IGNORE INTO article_links (article_id, url, role, label) VALUES (?, ?, ?, ?)",
-                   [article_id, link.url, link.role, link.label or None])
+    _insert_links(db, article_id, record.links)
     dedupe.reindex(db, article_id, old_fingerprint, record.fingerprint)
     db.execute("DELETE FROM refetch_requests WHERE canonical_url = ?", [record.canonical_url])
 

@@ -18,6 +18,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 import lxml.html
@@ -148,9 +149,9 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     if not text:
         # Metadata is read here, not by trafilatura: its date and author guesses are the ones
         # this stage exists to replace, and skipping them is a fifth of its time.
-        doc = _trafilatura(html, url, fast=True)
+        doc = _trafilatura(html, fast=True)
         if doc is None or doc.body is None or len(doc.text or "") < FULL_PASS_BELOW:
-            doc = _trafilatura(html, url, fast=False)
+            doc = _trafilatura(html, fast=False)
         if doc is not None and doc.body is not None:
             anchors = [(ref.get("target") or "", _words_before(ref)) for ref in doc.body.iter("ref")]
             etree.strip_tags(doc.body, "ref")
@@ -186,7 +187,7 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
         published_from=origin if published else None,
         language=_language(tree, text),
         text=text,
-        links=_merge_links(fields.links, cited_links(anchors, text, url)),
+        links=_merge_links(fields.links, cited_links(anchors, text, url, base=_link_base(tree, url))),
         images=fields.images,
         description=_clean(fields.description or _meta(tree, DESCRIPTION_META)),
         encoding=encoding,
@@ -195,9 +196,21 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
     ))
 
 
-def _trafilatura(html: str, url: str | None, fast: bool):
-    return trafilatura.bare_extraction(html, url=url, with_metadata=False, include_links=True, fast=fast,
+def _trafilatura(html: str, fast: bool):
+    """trafilatura's body, its links as the page wrote them. (Given the page's URL, it
+    resolves relative links against the site's root, not the page: ``files/paper.pdf`` on
+    ``/news/2022/npu.html`` came out as ``/files/paper.pdf``, and the resolving was a
+    twentieth of its time. :func:`pipelines.links.cited_links` resolves them instead.)"""
+    return trafilatura.bare_extraction(html, with_metadata=False, include_links=True, fast=fast,
                                        include_comments=False, include_tables=True)
+
+
+def _link_base(tree, url: str | None) -> str | None:
+    """What the page's relative links are relative to: its ``<base href>``, else its URL."""
+    href = next(iter(tree.xpath("//head/base/@href")), None)
+    if not href or not url:
+        return url
+    return urljoin(url, href.strip())
 
 
 def _looks_like_page_soup(text: str) -> bool:
@@ -419,7 +432,6 @@ def _mostly_headlines(tree, text: str) -> bool:
 
 def _declared_canonical(tree, url: str | None) -> str | None:
     """``<link rel=canonical>`` when it names another path on the same host."""
-    from urllib.parse import urljoin, urlsplit
 
     href = next(iter(tree.xpath('//link[@rel="canonical"]/@href')), None)
     if not href or not url:

@@ -65,11 +65,13 @@ def clean_url(raw: str, base: str | None = None) -> str | None:
     return url
 
 
-def cited_links(anchors: list[tuple[str, str]], text: str, page_url: str | None) -> list[Link]:
+def cited_links(anchors: list[tuple[str, str]], text: str, page_url: str | None,
+                base: str | None = None) -> list[Link]:
     """Links cited in an article body.
 
-    ``anchors`` are (href, words before and inside the anchor) from the extracted body;
-    ``text`` is the body text, searched for URLs written out as text.
+    ``anchors`` are (href, words before and inside the anchor) from the extracted body,
+    relative hrefs resolved against ``base`` (the page's ``<base href>``; by default its
+    URL); ``text`` is the body text, searched for URLs written out as text.
     """
     found: dict[str, Link] = {}
     page = (page_url or "").split("#")[0]
@@ -84,7 +86,7 @@ def cited_links(anchors: list[tuple[str, str]], text: str, page_url: str | None)
             found[url] = Link(url=url, role=role, label=label)
 
     for href, label in anchors:
-        add(clean_url(href, page_url), label)
+        add(clean_url(href, base or page_url), label)
     for line in text.splitlines():
         for match in TEXT_URL.finditer(line):
             add(clean_url(match.group(0)), line[: match.start()])

@@ -221,3 +221,18 @@ def test_bylines_chinese_names_and_several_authors():
         assert (article.author, article.authors) == (author, names), line
     site_meta = news_page("端侧芯片发布", head="<meta name='author' content='www.example.com, 某某日报报业集团'>")
     assert extract_article(site_meta.encode(), "http://news.test/a/6.html", now=NOW).author is None
+
+
+def test_relative_links_are_resolved_against_the_page_or_its_base():
+    paragraphs = [f"<p>第{i}段：这颗边缘推理芯片以很低的功耗运行 int8 模型，团队给出了在开发板上实测的能效数据和延迟。</p>"
+                  for i in range(6)]
+    cites = ("<p>研究团队在发表于本周的<a href='files/npu.pdf'>论文</a>中详细介绍了这颗芯片的架构设计和量化方案，"
+             "配套的编译器代码已经放在<a href='../code/npu'>项目仓库</a>里，在开发板上跑过的全部基准测试脚本也一并公开了。</p>")
+    body = "".join(paragraphs[:3]) + cites + "".join(paragraphs[3:])
+    url = "https://lab.test/news/2022/npu.html"
+    links = {link.url: link.role for link in extract_article(news_page("边缘NPU论文发布", body=body).encode(), url, now=NOW).links}
+    assert links == {"https://lab.test/news/2022/files/npu.pdf": "paper", "https://lab.test/news/code/npu": "other"}
+
+    based = news_page("边缘NPU论文发布", body=body, head="<base href='https://static.lab.test/papers/'>")
+    links = {link.url for link in extract_article(based.encode(), url, now=NOW).links}
+    assert links == {"https://static.lab.test/papers/files/npu.pdf", "https://static.lab.test/code/npu"}

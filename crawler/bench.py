@@ -3,6 +3,9 @@
 In one invocation, over the same N pages served from loopback by a separate process:
 
 - ``bare``: trafilatura alone over the page bytes in one process: the per-core ceiling;
+- ``bare_parallel``: the same pages split over one such process per core, all at once:
+  what this machine really gives bare trafilatura on every core (cores that share caches,
+  memory bandwidth and a hypervisor give less than cores × bare);
 - ``inline``: the whole crawl (fetch, canonical URL, extraction, every later stage, store)
   into a fresh database with extraction in the reactor thread;
 - ``pool``: the same with the extraction pool.
@@ -121,11 +124,12 @@ def watch(process: subprocess.Popen) -> tuple[float, float]:
     return sum(cpu.values()), peak / 2**20
 
 
-def bare(pages_dir: Path) -> dict:
-    """trafilatura alone over every page under ``pages_dir``, in this process."""
+def bare(pages_dir: Path, part: int = 0, parts: int = 1) -> dict:
+    """trafilatura alone over every page under ``pages_dir`` (or every ``parts``-th from the
+    ``part``-th), in this process."""
     import trafilatura
 
-    files = sorted(pages_dir.rglob("*.html"))
+    files = sorted(pages_dir.rglob("*.html"))[part::parts]
     bodies = [f.read_bytes() for f in files]
     for body in bodies[:5]:  # warm up, as the eval script does
         trafilatura.bare_extraction(body, with_metadata=True)
@@ -196,9 +200,10 @@ def run(pages: int, workers: int, corpus: Path | None, runs: tuple[str, ...] = (
             result: dict = {"cores": cores, "pages": pages}
             if "bare" in runs:
                 echo(f"bare trafilatura over {pages} pages ...")
-                out = subprocess.run([sys.executable, "-m", "crawler.bench", "bare", str(work / "site")],
-                                     cwd=ROOT, capture_output=True, text=True, check=True)
-                result["bare"] = json.loads(out.stdout)
+                result["bare"] = bare_processes(work / "site", 1)
+                if cores > 1:
+                    echo(f"bare trafilatura over {pages} pages in {cores} processes at once ...")
+                    result["bare_parallel"] = bare_processes(work / "site", cores)
             for name, count in (("inline", 0), ("pool", workers)):
                 if name in runs:
                     echo(f"{name} crawl of {pages} pages ({count} extraction workers) ...")
@@ -210,7 +215,31 @@ def run(pages: int, workers: int, corpus: Path | None, runs: tuple[str, ...] = (
         result["pool_over_inline"] = result["pool"]["pages_per_s"] / result["inline"]["pages_per_s"]
     if "pool" in result and "bare" in result:
         result["pool_over_ceiling"] = result["pool"]["pages_per_s"] / (cores * result["bare"]["pages_per_s"])
+    if "pool" in result and "bare_parallel" in result:
+        result["pool_over_parallel_bare"] = result["pool"]["pages_per_s"] / result["bare_parallel"]["pages_per_s"]
     return result
+
+
+def bare_processes(pages_dir: Path, count: int) -> dict:
+    """The bare run in ``count`` processes at once, each over its share of the pages; pages/s
+    is all the pages over the slowest process's time."""
+    children = [subprocess.Popen([sys.executable, "-m", "crawler.bench", "bare", str(pages_dir), str(i), str(count)],
+                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for i in range(count)]
+    results = []
+    for child in children:
+        out, err = child.communicate()
+        if child.returncode != 0:
+            last = err.strip().splitlines()[-1] if err.strip() else f"exit status {child.returncode}"
+            raise BenchError(f"the bare trafilatura run failed: {last}")
+        results.append(json.loads(out))
+    if count == 1:
+        return results[0]
+    pages = sum(r["pages"] for r in results)
+    wall = max(r["seconds"] for r in results)
+    cpu_ms = sum(r["cpu_ms_per_page"] * r["pages"] for r in results)
+    return {"pages": pages, "processes": count, "pages_per_s": pages / wall, "cpu_ms_per_page": cpu_ms / pages,
+            "peak_rss_mb": sum(r["peak_rss_mb"] for r in results), "seconds": wall}
 
 
 def memory(workers: int, corpus: Path | None, sizes: tuple[int, ...] = (2000, 10_000), echo=print) -> dict:
@@ -264,26 +293,32 @@ def most_at_once(log: Path) -> int:
 def report(result: dict) -> list[str]:
     lines = [f"{result['pages']} pages, {result['cores']} cores",
              f"{'run':8} {'pages/s':>9} {'cpu ms/page':>12} {'peak RSS MB':>12}  notes"]
-    for name in ("bare", "inline", "pool"):
+    for name in ("bare", "bare_parallel", "inline", "pool"):
         if name in result:
             r = result[name]
             note = ""
-            if name != "bare":
+            if name == "bare_parallel":
+                note = f"{r['processes']} processes at once: {r['pages_per_s'] / (result['cores'] * result['bare']['pages_per_s']):.2f} of cores x bare"
+            elif name != "bare":
                 note = f"{r['pages']} stored, {r['failed']} failed, {r['not_articles']} not articles"
-            lines.append(f"{name:8} {r['pages_per_s']:9.1f} {r['cpu_ms_per_page']:12.1f} {r['peak_rss_mb']:12.0f}  {note}")
+            label = f"bare x{r['processes']}" if name == "bare_parallel" else name
+            lines.append(f"{label:8} {r['pages_per_s']:9.1f} {r['cpu_ms_per_page']:12.1f} {r['peak_rss_mb']:12.0f}  {note}")
     ratios = []
     if "pool_over_inline" in result:
         ratios.append(f"pool/inline {result['pool_over_inline']:.2f}")
     if "pool_over_ceiling" in result:
         ratios.append(f"pool/(cores x bare) {result['pool_over_ceiling']:.2f}")
+    if "pool_over_parallel_bare" in result:
+        ratios.append(f"pool/(bare x{result['bare_parallel']['processes']}) {result['pool_over_parallel_bare']:.2f}")
     if ratios:
         lines.append("; ".join(ratios))
     return lines
 
 
 if __name__ == "__main__":
-    # python -m crawler.bench bare DIR: the bare trafilatura run, in a process of its own.
-    if len(sys.argv) == 3 and sys.argv[1] == "bare":
-        print(json.dumps(bare(Path(sys.argv[2]))))
+    # python -m crawler.bench bare DIR [PART PARTS]: the bare trafilatura run (over every
+    # PARTS-th page from the PART-th), in a process of its own.
+    if len(sys.argv) in (3, 5) and sys.argv[1] == "bare":
+        print(json.dumps(bare(Path(sys.argv[2]), *map(int, sys.argv[3:]))))
     else:
-        sys.exit("usage: python -m crawler.bench bare DIR   (aibrief bench runs the whole benchmark)")
+        sys.exit("usage: python -m crawler.bench bare DIR [PART PARTS]   (aibrief bench runs the whole benchmark)")

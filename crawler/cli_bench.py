@@ -22,9 +22,10 @@ from pipelines.pool import default_workers
 def bench(pages, workers, corpus, json_path, memory, load):
     """Measure throughput: bare trafilatura, the crawl inline, the crawl with the pool.
 
-    All three over the same pages, served from loopback by a separate process. The last
-    line gives pool/inline and pool/(cores x bare). --memory and --load run the memory and
-    load checks instead.
+    All three over the same pages, served from loopback by a separate process, and bare
+    trafilatura again in one process per core at once (what the machine gives it on every
+    core). The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every
+    core). --memory and --load run the memory and load checks instead.
 
     \b
     Example:

@@ -64,7 +64,7 @@ class ExtractionPool:
 
     def _new_executor(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipelines.work", "pipelines.classify", "pipelines.dedupe"])
+        context.set_forkserver_preload(["pipelines.preload"])
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=init_worker,
                                    initargs=(*self._setup, process_identity(os.getpid())))
 

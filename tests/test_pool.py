@@ -169,3 +169,25 @@ def test_many_hosts_keep_one_request_at_a_time_each(site, db_path, config_file):
     assert len({r["host"] for r in site.requests()}) == 51  # 50 article hosts and the feed's
     counts = last_run(db_path)["counts"]
     assert counts["stored"] == 500 and counts["elapsed_ms"] > 0 and "failed" not in counts
+
+
+def test_the_benchmark_measures_every_run_over_the_same_pages(tmp_path):
+    """``aibrief bench`` end to end on a small site: figures only, no timing asserted."""
+    from conftest import run_cli
+
+    out = tmp_path / "bench.json"
+    result = run_cli("bench", "--pages", "30", "--workers", "2", "--json", str(out), timeout=300)
+    assert result.returncode == 0, result.stderr[-1500:]
+    figures = __import__("json").loads(out.read_text())
+    cores = len(os.sched_getaffinity(0))
+    assert figures["cores"] == cores and figures["pages"] == 30
+    for run in ("bare", "inline", "pool") + (("bare_parallel",) if cores > 1 else ()):
+        assert figures[run]["pages_per_s"] > 0 and figures[run]["cpu_ms_per_page"] > 0 and figures[run]["peak_rss_mb"] > 0
+    assert figures["bare"]["pages"] == 30 and figures.get("bare_parallel", figures["bare"])["pages"] == 30
+    for run in ("inline", "pool"):
+        assert (figures[run]["pages"], figures[run]["failed"]) == (30, 0), figures[run]
+    assert figures["pool"]["workers"] == 2 and figures["inline"]["workers"] == 0
+    assert figures["pool_over_inline"] == figures["pool"]["pages_per_s"] / figures["inline"]["pages_per_s"]
+    assert figures["pool_over_ceiling"] == figures["pool"]["pages_per_s"] / (cores * figures["bare"]["pages_per_s"])
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith(f"pool/inline {figures['pool_over_inline']:.2f}; pool/(cores x bare)"), last

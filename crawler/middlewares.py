@@ -4,9 +4,10 @@
   (timeout, refused) closes its host for this run; Scrapy treats both as "allow all".
   A 4xx robots.txt still means "no rules" (RFC 9309, 2.3.1.3). The ``Crawl-delay`` it
   names is kept.
-- :class:`HostPacingMiddleware`: waits per host, while other hosts go on, for the
-  robots.txt ``Crawl-delay`` between requests and for a 429 or 503 ``Retry-After``
-  before the next; Scrapy ignores both.
+- :class:`HostPacingMiddleware`: a 429 or 503 ``Retry-After`` pauses its host, while
+  other hosts go on; Scrapy ignores it, as it ignores ``Crawl-delay``. Both are kept in
+  :class:`HostPacing` and held to by the downloader (:mod:`crawler.downloader`), which
+  knows when a request really goes out.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectError, ConnectionLost, ConnectionRefusedError, DNSLookupError
 from twisted.web._newclient import ResponseNeverReceived
-from twisted.internet.task import deferLater
 
 from pipelines import clock
 
@@ -144,12 +144,15 @@ class HostPacing:
         logger.info("%s asks for Crawl-delay: %s s", host, delay)
         self.crawl_delay[host] = delay
 
-    def reserve(self, host: str) -> float:
-        """Seconds to wait before this request may start; books the slot after it."""
-        now = monotonic()
-        start = max(now, self.next_start.get(host, 0.0))
-        self.next_start[host] = start + self.crawl_delay.get(host, 0.0)
-        return start - now
+    def wait(self, host: str) -> float:
+        """Seconds before the host may be sent its next request (0: now)."""
+        return max(0.0, self.next_start.get(host, 0.0) - monotonic())
+
+    def started(self, host: str) -> None:
+        """A request to the host has just gone out: the next one waits its Crawl-delay."""
+        delay = self.crawl_delay.get(host)
+        if delay:
+            self.next_start[host] = max(self.next_start.get(host, 0.0), monotonic() + delay)
 
     def pause(self, host: str, seconds: float) -> None:
         self.next_start[host] = max(self.next_start.get(host, 0.0), monotonic() + seconds)
@@ -166,17 +169,6 @@ class HostPacingMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
-
-    async def process_request(self, request) -> None:
-        host = urlparse_cached(request).hostname or ""
-        wait = self.pacing.reserve(host)
-        if wait > 0:
-            # Imported here: importing the reactor at module level would install Twisted's
-            # default one before Scrapy installs the asyncio reactor it is configured for.
-            from twisted.internet import reactor
-
-            self.stats.inc_value("aibrief/paced")
-            await maybe_deferred_to_future(deferLater(reactor, wait, lambda: None))
 
     def process_response(self, request, response):
         if response.status not in self.RETRY_STATUSES:

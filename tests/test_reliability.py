@@ -160,6 +160,17 @@ def test_crawl_delay_spaces_requests_to_its_host_only(site, db_path, config_file
     assert max(site.times("fast.gen.test")) < times[-1]
 
 
+def test_crawl_delay_counts_from_when_a_request_really_goes_out(site, db_path, config_file):
+    """With a download delay as well, the first page waits in its host's queue after the
+    robots.txt fetch: the Crawl-delay still separates the requests as the site sees them
+    (paced when they passed the middlewares, one went out 1.5 s after the one before)."""
+    slow = [f"http://slow.fixture.test/p{n}.html" for n in (1, 2, 3)]
+    assert crawl_urls(slow, config=config_file(delay=0.5), db=db_path, site=site).returncode == 0
+    assert rows(db_path, "SELECT count(*) FROM articles") == [(3,)]
+    times = sorted(site.times("slow.fixture.test"))
+    assert len(times) == 3 and all(b - a >= 1.9 for a, b in zip(times, times[1:])), times
+
+
 def test_requests_to_one_host_never_overlap(site, db_path, config_file):
     """Politeness: one request at a time per host, even when many of its URLs are queued at
     once (Scrapy 2.19 under asyncio lets a host's whole queue go at once; our downloader

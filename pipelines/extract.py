@@ -199,8 +199,8 @@ def extract(body: bytes, url: str | None = None, *, content_type: str | None = N
 def _trafilatura(html: str, fast: bool):
     """trafilatura's body, its links as the page wrote them. (Given the page's URL, it
     resolves relative links against the site's root, not the page: ``files/paper.pdf`` on
-    ``/news/2022/npu.html`` came out as ``/files/paper.pdf``, and the resolving was a
-    twentieth of its time. :func:`pipelines.links.cited_links` resolves them instead.)"""
+    ``/news/2022/npu.html`` came out as ``/files/paper.pdf``, and the resolving took a
+    few per cent of its time. :func:`pipelines.links.cited_links` resolves them instead.)"""
     return trafilatura.bare_extraction(html, with_metadata=False, include_links=True, fast=fast,
                                        include_comments=False, include_tables=True)
 
@@ -432,7 +432,6 @@ def _mostly_headlines(tree, text: str) -> bool:
 
 def _declared_canonical(tree, url: str | None) -> str | None:
     """``<link rel=canonical>`` when it names another path on the same host."""
-
     href = next(iter(tree.xpath('//link[@rel="canonical"]/@href')), None)
     if not href or not url:
         return None

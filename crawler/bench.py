@@ -79,15 +79,16 @@ def build_site(pages: list[bytes], count: int, into: Path) -> list[str]:
 
 
 def _tree(pid: int) -> list[int]:
+    """The process and every process under it."""
+    # Imported here, as in _usage: the bare run's process loads trafilatura and nothing more.
+    from pipelines.work import proc_stat
+
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat") as stat:
-                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
+            fields = proc_stat(int(entry.name))
+            if fields is not None:
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
     found, todo = [pid], [pid]
     while todo:
         for child in children.get(todo.pop(), []):
@@ -98,9 +99,12 @@ def _tree(pid: int) -> list[int]:
 
 def _usage(pid: int) -> tuple[float, int] | None:
     """(CPU seconds, resident bytes) of one process, or None when it is gone."""
+    from pipelines.work import proc_stat
+
+    fields = proc_stat(pid)
+    if fields is None:
+        return None
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
         with open(f"/proc/{pid}/statm") as statm:
             resident = int(statm.read().split()[1]) * _PAGE
     except (OSError, IndexError, ValueError):

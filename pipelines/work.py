@@ -53,12 +53,13 @@ def init_worker(editorial, summary_chars: int, crawl: tuple[int, str | None] | N
 def process_identity(pid: int) -> tuple[int, str | None]:
     """A process's pid and start time (so that a reused pid is not taken for it); the start
     time is None when it cannot be read."""
-    fields = _stat(pid)
+    fields = proc_stat(pid)
     return pid, fields[19] if fields else None
 
 
-def _stat(pid: int) -> list[str] | None:
-    """The fields of /proc/PID/stat after the command name (state first), or None."""
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first, then the parent's
+    pid; user and system CPU ticks at 11 and 12, the start time at 19), or None."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
@@ -74,7 +75,7 @@ def _exit_with(pid: int, started: str) -> None:
     three idle processes, 200 MB each, per kill."""
     while True:
         time.sleep(WATCH_EVERY)
-        fields = _stat(pid)
+        fields = proc_stat(pid)
         if fields is None or fields[19] != started or fields[0] == "Z":
             os._exit(0)
 

@@ -2,6 +2,7 @@
 worker process is killed."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 from conftest import ROOT, env_for, last_run, rows, scrapy_crawl
+from pipelines.work import proc_stat
 
 DEMO_CONFIG = ROOT / "crawler" / "demo" / "demo.toml"
 COLUMNS = ("canonical_url, url, first_url, source_id, title, author, authors, published, published_from,"
@@ -32,20 +34,9 @@ def test_the_pool_stores_exactly_what_inline_extraction_stores(site, tmp_path):
 
 
 def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
+    from crawler.bench import _tree
+
+    return _tree(pid)[1:]
 
 
 def stored_so_far(db: Path) -> int:
@@ -149,11 +140,8 @@ def test_workers_end_when_the_crawl_is_killed(site, db_path, config_file):
 
 
 def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"  # a zombie has ended; only its parent has not collected it yet
+    fields = proc_stat(pid)
+    return fields is not None and fields[0] != "Z"  # a zombie has ended; only its parent has not collected it yet
 
 
 def test_many_hosts_keep_one_request_at_a_time_each(site, db_path, config_file):
@@ -178,7 +166,7 @@ def test_the_benchmark_measures_every_run_over_the_same_pages(tmp_path):
     out = tmp_path / "bench.json"
     result = run_cli("bench", "--pages", "30", "--workers", "2", "--json", str(out), timeout=300)
     assert result.returncode == 0, result.stderr[-1500:]
-    figures = __import__("json").loads(out.read_text())
+    figures = json.loads(out.read_text())
     cores = len(os.sched_getaffinity(0))
     assert figures["cores"] == cores and figures["pages"] == 30
     for run in ("bare", "inline", "pool") + (("bare_parallel",) if cores > 1 else ()):

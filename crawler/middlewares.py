@@ -8,6 +8,8 @@
   other hosts go on; Scrapy ignores it, as it ignores ``Crawl-delay``. Both are kept in
   :class:`HostPacing` and held to by the downloader (:mod:`crawler.downloader`), which
   knows when a request really goes out.
+- :class:`QuickMetaRefreshMiddleware`: Scrapy's meta refresh handling, without decoding
+  every page to text to find out that it has none.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import logging
 from email.utils import parsedate_to_datetime
 from time import monotonic
 
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy import Request
@@ -185,6 +188,23 @@ class HostPacingMiddleware:
         logger.info("%s answered %d with Retry-After %.0f s: pausing that host", host, response.status, seconds)
         retry = get_retry_request(request, spider=self.crawler.spider, reason=f"retry_after_{response.status}")
         return retry or response
+
+
+class QuickMetaRefreshMiddleware(MetaRefreshMiddleware):
+    """Scrapy looks for ``<meta http-equiv="refresh">`` in the first 4096 characters of a
+    page, and to get them decodes the whole body (charset detection included) on every
+    response: about 4 % of the crawl process's time per page (py-spy, ``aibrief bench``).
+    A page whose first bytes cannot hold the word is passed on untouched; any other page
+    (and any UTF-16 page, whose bytes spell it with NULs between) gets Scrapy's check."""
+
+    # 4096 characters are at most 4 bytes each in UTF-8 and the legacy Chinese encodings.
+    LOOK_AT = 4 * 4096
+
+    def process_response(self, request, response):
+        head = response.body[:self.LOOK_AT]
+        if b"\x00" not in head and b"refresh" not in head.lower():
+            return response
+        return super().process_response(request, response)
 
 
 def retry_after(value: bytes | None) -> float | None:

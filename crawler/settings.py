@@ -55,6 +55,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PoliteRobotsTxtMiddleware": 100,
     # Above the retry middleware (550), so that it sees a 429/503 Retry-After first.
     "crawler.middlewares.HostPacingMiddleware": 560,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.QuickMetaRefreshMiddleware": 580,  # Scrapy's place for it
 }
 # 429 joins Scrapy's retried statuses by default; listed here to say that it is meant.
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]

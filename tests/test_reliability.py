@@ -106,13 +106,16 @@ def test_truncated_bodies_store_nothing_and_stay_due(site, db_path, config_file)
 
 def test_redirect_loops_end_cleanly_and_a_move_is_followed(site, db_path, config_file):
     """Scenario 5: A→B→A, 25 hops, a meta refresh to itself: nothing stored, the crawl ends;
-    a redirect to a new URL stores the article under the final URL and remembers the first."""
+    a redirect to a new URL stores the article under the final URL and remembers the first,
+    and so does a meta refresh to a new URL (written in capitals, past the page's first
+    kilobytes)."""
     config = config_file()
     loops = [f"{P}/_fault/loop/a", f"{P}/_fault/redirect/25/a/undated-1.html", f"{P}/_fault/refresh-self"]
-    moved = f"{P}/_fault/redirect/2/a/undated-2.html"
-    result = crawl_urls([*loops, moved], config=config, db=db_path, site=site, timeout=60)
+    moved, refreshed = f"{P}/_fault/redirect/2/a/undated-2.html", f"{P}/a/refresh-moved.html"
+    result = crawl_urls([*loops, moved, refreshed], config=config, db=db_path, site=site, timeout=60)
     assert result.returncode == 0 and "Traceback" not in result.stderr
-    assert rows(db_path, "SELECT url, first_url FROM articles") == [(f"{P}/a/undated-2.html", moved)]
+    assert rows(db_path, "SELECT url, first_url FROM articles ORDER BY url") == [
+        (f"{P}/a/undated-2.html", moved), (f"{P}/a/undated-3.html", refreshed)]
 
 
 def test_oversized_bodies_are_cancelled_with_memory_bounded(site, db_path, config_file):

@@ -5,6 +5,8 @@ once because ``-a source=`` named no configured source.
 """
 from __future__ import annotations
 
+import logging
+
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
@@ -14,6 +16,10 @@ class Command(ScrapyCrawl):
         if len(args) != 1:
             raise UsageError("give exactly one spider name (scrapy list shows them)")
         crawler = self._create_crawler(args[0])
+        # Scrapy filters by LOG_LEVEL in its handler and leaves every logger open, so each
+        # page's debug lines ("Crawled", "Scraped from") were built and then thrown away.
+        if self.settings.get("LOG_LEVEL"):
+            logging.root.setLevel(self.settings.get("LOG_LEVEL"))
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed:

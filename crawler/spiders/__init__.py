@@ -8,6 +8,7 @@ stats that the crawl run records.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import scrapy
@@ -81,18 +82,31 @@ class AibriefSpider(scrapy.Spider):
                      base: str | None = None) -> scrapy.Request | None:
         """The request for one article page, or None when it must not or need not be fetched
         (stored or skipped before, failed and not yet due again, given up)."""
-        absolute = clean_url(url, base)
-        if absolute is None:
-            self.count("skipped/bad_url")
-            logger.info("not fetched, not an http(s) URL: %r (source %s)", url, source_id)
-            return None
-        key = canonical_url(absolute)
-        fetch, why = frontier.discover(self.archive.db, key, absolute, source_id, hints or {},
-                                       self.config.crawl.max_attempts)
-        if not fetch:
-            self.count(f"skipped/{why}")
-            return None
-        return self._request(absolute, key, source_id, hints or {})
+        requests = self.page_requests([(url, source_id, hints)], base)
+        return requests[0] if requests else None
+
+    def page_requests(self, found: Iterable[tuple[str, str | None, dict[str, Any] | None]],
+                      base: str | None = None) -> list[scrapy.Request]:
+        """:meth:`page_request` for each (URL, source, hints) of a feed, listing or URL list,
+        recorded in the frontier in one transaction; only the pages to fetch have a request."""
+        wanted = []
+        for url, source_id, hints in found:
+            absolute = clean_url(url, base)
+            if absolute is None:
+                self.count("skipped/bad_url")
+                logger.info("not fetched, not an http(s) URL: %r (source %s)", url, source_id)
+                continue
+            wanted.append((canonical_url(absolute), absolute, source_id, hints or {}))
+        if not wanted:
+            return []
+        answers = frontier.discover_many(self.archive.db, wanted, self.config.crawl.max_attempts)
+        requests = []
+        for (key, absolute, source_id, hints), (fetch, why) in zip(wanted, answers):
+            if fetch:
+                requests.append(self._request(absolute, key, source_id, hints))
+            else:
+                self.count(f"skipped/{why}")
+        return requests
 
     def resumed_requests(self, source_ids: list[str] | None):
         """Pages earlier crawls discovered and did not finish: after a kill, or failed and

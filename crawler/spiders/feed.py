@@ -54,9 +54,7 @@ class FeedSpider(DiscoverySpider):
         self.source_ok(source.id, len(found))
         for entry in found:
             self.entry_found(source, entry)
-            request = self.page_request(entry.url, source.id, entry.hints(), base=response.url)
-            if request is not None:
-                yield request
+        yield from self.page_requests([(entry.url, source.id, entry.hints()) for entry in found], base=response.url)
 
     def entry_found(self, source: Source, entry: Found) -> None:
         """Look at an entry before it is followed (the wechat spider counts those that lead off WeChat)."""

@@ -45,12 +45,9 @@ class ListingSpider(DiscoverySpider):
         found = listing.found[: source.max_entries] if source.max_entries else listing.found
         self.tally("listing/filtered", listing.filtered)
         self.source_ok(source.id, len(found))
-        new = 0
-        for entry in found:
-            request = self.page_request(entry.url, source.id, entry.hints(), base=response.url)
-            if request is not None:
-                new += 1
-                yield request
+        requests = self.page_requests([(entry.url, source.id, entry.hints()) for entry in found], base=response.url)
+        new = len(requests)
+        yield from requests
         if listing.next_page and page < rules.max_pages:
             if not new:
                 self.count("listing/stopped_at_known")

@@ -71,10 +71,8 @@ class SitemapSpider(DiscoverySpider):
             return
         self.count("sitemap/news" if sitemap.news else "sitemap/plain")
         self.source_ok(source.id, len(pages))
-        for entry in pages:
-            request = self.page_request(entry.url, source.id, entry.found().hints(), base=response.url)
-            if request is not None:
-                yield request
+        yield from self.page_requests([(entry.url, source.id, entry.found().hints()) for entry in pages],
+                                      base=response.url)
 
     def follow_sitemaps(self, source: Source, url: str, sitemap, since, depth: int):
         if depth >= MAX_DEPTH:

@@ -15,6 +15,9 @@ from pathlib import Path
 
 from crawler.spiders import AibriefSpider
 
+# URLs recorded in the frontier per transaction; Scrapy takes requests from start() as it
+# has room for them.
+URLS_AT_ONCE = 100
 _SPLIT = re.compile(r",\s*(?=https?://)|\s+")
 
 
@@ -71,7 +74,8 @@ class UrlsSpider(AibriefSpider):
         if self.source_arg and self.config.source(self.source_arg) is None:
             self.fail_arguments(f"unknown source {self.source_arg!r}")
         self.source_ids = [self.source_arg] if self.source_arg else []
-        for url in self.wanted_urls():
-            request = self.page_request(url, self.source_arg)
-            if request is not None:
+        urls = self.wanted_urls()
+        for start in range(0, len(urls), URLS_AT_ONCE):
+            chunk = urls[start:start + URLS_AT_ONCE]
+            for request in self.page_requests([(url, self.source_arg, None) for url in chunk]):
                 yield request

@@ -26,7 +26,6 @@ class RunRecorder:
         self.run_id: int | None = crawler.settings.getint("AIBRIEF_RUN_ID") or None
         self.owns_run = self.run_id is None
         self.db = None
-        self.archive = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -37,8 +36,7 @@ class RunRecorder:
 
     def spider_opened(self, spider) -> None:
         config = config_for_crawler(self.crawler)
-        self.archive = Archive.for_crawler(self.crawler)
-        self.db = self.archive.db
+        self.db = Archive.for_crawler(self.crawler).db
         sync_sources(self.db, config)
         if self.owns_run:
             self.run_id = runs.start_run(self.db, f"scrapy crawl {spider.name}", [])
@@ -67,4 +65,4 @@ class RunRecorder:
             logger.error("could not record crawl run %d: %s", self.run_id, exc)
         finally:
             # The last user of the crawl's archive connection (pipelines close before this signal).
-            self.archive.close()
+            self.db.close()

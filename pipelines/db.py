@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -73,62 +72,6 @@ def connect(path: str | os.PathLike, *, migrate: bool = True, max_size_mb: float
     except OSError as exc:
         raise StorageError(f"{path}: {exc.strerror or exc}") from None
     return db
-
-
-class Checkpointer:
-    """Copies a busy writer's WAL into the database file from a thread of its own.
-
-    SQLite checkpoints in whichever commit pushes the WAL past its limit, and a checkpoint
-    writes pages back and syncs the file: in the crawl process that is the reactor thread,
-    which sat in that I/O for about a millisecond per stored article (measured storing 2,000
-    articles: 3.4 ms a store with checkpoints, 2.5 ms without). Here a connection of its own
-    checkpoints every ``every`` seconds, passively: it never waits for, nor blocks, the
-    writer. The writer's own automatic checkpoint stays as a backstop, at a size this
-    thread keeps the WAL far below. (A thread is fine here: sqlite3 releases the GIL while
-    SQLite works, and no trafilatura runs in it.)
-    """
-
-    EVERY = 1.0  # seconds between checkpoints
-    BACKSTOP_PAGES = 25_000  # the writer's automatic checkpoint, about 100 MB of WAL
-
-    def __init__(self, path: str | os.PathLike, every: float = EVERY) -> None:
-        self.path = str(path)
-        self.every = every
-        self.checkpoints = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="aibrief-checkpoint", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        failing = False
-        try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
-        except sqlite3.Error as exc:
-            logger.warning("%s: no background checkpoints (%s); SQLite checkpoints as it writes", self.path, exc)
-            return
-        try:
-            while not self._stop.wait(self.every):
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    self.checkpoints += 1
-                    failing = False
-                except sqlite3.Error as exc:  # a full disk: the writer hits it too, and stops the crawl
-                    if not failing:
-                        logger.warning("%s: checkpoint failed: %s", self.path, exc)
-                    failing = True
-        finally:
-            conn.close()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def checkpoint_in_background(db: sqlite_utils.Database, path: str | os.PathLike) -> Checkpointer:
-    """Hand a writer connection's checkpoints to a :class:`Checkpointer`; stop it before
-    closing the connection (whose close then checkpoints what is left)."""
-    db.execute(f"PRAGMA wal_autocheckpoint = {Checkpointer.BACKSTOP_PAGES}")
-    return Checkpointer(path)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from pipelines.canonical import canonical_url
 from pipelines import frontier
-from pipelines.db import checkpoint_in_background, connect, immediate, iso, utcnow
+from pipelines.db import connect, immediate, iso, utcnow
 from pipelines.links import Link
 
 logger = logging.getLogger(__name__)
@@ -189,13 +189,6 @@ class Archive:
     def __init__(self, path: Path, max_attempts: int = 5, max_size_mb: float | None = None) -> None:
         self.db = connect(path, max_size_mb=max_size_mb)
         self.max_attempts = max_attempts
-        # A crawl stores an article every few milliseconds: the WAL's checkpoints are
-        # done beside the reactor, not in it.
-        self.checkpointer = checkpoint_in_background(self.db, path)
-
-    def close(self) -> None:
-        self.checkpointer.stop()
-        self.db.close()
 
     @classmethod
     def for_crawler(cls, crawler) -> Archive:

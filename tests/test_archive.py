@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-import time
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -19,7 +17,7 @@ from pipelines.issues import (IssueError, build_issue, get_issue, headline_for, 
                               store_published)
 from pipelines.links import Link
 from pipelines.search import search
-from pipelines.store import Archive, ArticleRecord, store_article
+from pipelines.store import ArticleRecord, store_article
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SEED = SHARED / "seeds" / "000_23f69d89ce459f38.txt"
@@ -114,29 +112,6 @@ def test_an_article_is_stored_once(db):
     assert store_article(db, record(1, "2022-10-13T08:00:00+08:00")) is None
     assert db.execute("SELECT count(*) FROM articles").fetchone() == (1,)
     assert db.execute("SELECT published FROM articles").fetchone() == ("2022-10-13T00:00:00+00:00",)
-
-
-def test_the_crawls_writer_leaves_checkpoints_to_a_thread_of_its_own(db_path):
-    """The crawl's connection stores; its WAL reaches the database file without any of its
-    own commits doing the checkpoint, and closing the archive stops the thread and loses nothing."""
-    archive = Archive(db_path)
-    assert archive.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == storage.Checkpointer.BACKSTOP_PAGES
-    size = db_path.stat().st_size
-    body = "边缘推理芯片的出货量在本季度继续增长。" * 400  # some 24 KB a text: far under the backstop
-    for n in range(40):
-        store_article(archive.db, record(n, "2022-10-13T08:00:00+08:00", text=f"{n} {body}"))
-    # The second checkpoint from now began after the last commit.
-    wanted = archive.checkpointer.checkpoints + 2
-    deadline = time.monotonic() + 20 * storage.Checkpointer.EVERY
-    while archive.checkpointer.checkpoints < wanted and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert archive.checkpointer.checkpoints >= wanted
-    assert db_path.stat().st_size > size + 40 * 20_000  # the texts are in the file, not only the WAL
-    archive.close()
-    assert not any(t.name == "aibrief-checkpoint" for t in threading.enumerate())
-    reopened = storage.connect(db_path)
-    assert reopened.execute("SELECT count(*) FROM articles").fetchone() == (40,)
-    reopened.close()
 
 
 def test_a_feeds_urls_are_recorded_in_one_go_each_with_its_answer(db):

@@ -55,16 +55,11 @@ def get(db: sqlite_utils.Database, canonical_url: str) -> Entry | None:
     return Entry(*row[:6], hints=load_hints(row[6]))
 
 
-def discover(db: sqlite_utils.Database, canonical_url: str, url: str, source_id: str | None,
-             hints: dict[str, Any], max_attempts: int) -> tuple[bool, str]:
-    """Record a discovered URL; returns (fetch it now?, why not / state)."""
-    return discover_many(db, [(canonical_url, url, source_id, hints)], max_attempts)[0]
-
-
 def discover_many(db: sqlite_utils.Database, found: list[tuple[str, str, str | None, dict[str, Any]]],
                   max_attempts: int) -> list[tuple[bool, str]]:
-    """:func:`discover` for each (canonical URL, URL, source, hints) of a feed or a URL
-    list, in one transaction: a commit per URL was a good part of a crawl's time per page."""
+    """Record each discovered (canonical URL, URL, source, hints) of a feed, a listing or a
+    URL list, in one transaction (a commit per URL was a good part of a crawl's time per
+    page); returns (fetch it now?, why not / state) for each."""
     now = utcnow()
     answers = []
     with immediate(db):

@@ -97,16 +97,19 @@ class AibriefSpider(scrapy.Spider):
                 logger.info("not fetched, not an http(s) URL: %r (source %s)", url, source_id)
                 continue
             wanted.append((canonical_url(absolute), absolute, source_id, hints or {}))
-        if not wanted:
+        return [self._request(absolute, key, source_id, hints)
+                for (key, absolute, source_id, hints), fetch in zip(wanted, self.fetch_now(wanted)) if fetch]
+
+    def fetch_now(self, found: list[tuple[str, str, str | None, dict[str, Any]]]) -> list[bool]:
+        """Record each discovered (canonical URL, URL, source, hints) in the frontier, all in
+        one transaction; whether each is to be fetched now (the others are counted by why not)."""
+        if not found:
             return []
-        answers = frontier.discover_many(self.archive.db, wanted, self.config.crawl.max_attempts)
-        requests = []
-        for (key, absolute, source_id, hints), (fetch, why) in zip(wanted, answers):
-            if fetch:
-                requests.append(self._request(absolute, key, source_id, hints))
-            else:
+        answers = frontier.discover_many(self.archive.db, found, self.config.crawl.max_attempts)
+        for fetch, why in answers:
+            if not fetch:
                 self.count(f"skipped/{why}")
-        return requests
+        return [fetch for fetch, _ in answers]
 
     def resumed_requests(self, source_ids: list[str] | None):
         """Pages earlier crawls discovered and did not finish: after a kill, or failed and

@@ -51,6 +51,7 @@ class ArxivSpider(DiscoverySpider):
             return
         self.source_ok(source.id, len(entries))
         since = clock.now() - timedelta(days=source.option("days", DEFAULT_DAYS))
+        papers = []
         for entry in entries:
             if not in_window(entry, since):
                 self.count("arxiv/older")
@@ -59,6 +60,5 @@ class ArxivSpider(DiscoverySpider):
                 self.count("arxiv/cross_listed")
                 continue
             self.papers.add(entry.arxiv_id)
-            item = self.direct_item(entry.abs_url, source.id, paper_article(entry), hints(entry))
-            if item is not None:
-                yield item
+            papers.append((entry.abs_url, source.id, paper_article(entry), hints(entry)))
+        yield from self.direct_items(papers)

@@ -18,7 +18,7 @@ import scrapy
 from crawler.config import Source
 from crawler.items import PageItem
 from crawler.spiders import AibriefSpider, describe_failure
-from pipelines import clock, fetch_state, frontier
+from pipelines import clock, fetch_state
 from pipelines.canonical import canonical_url
 from pipelines.db import parse_iso
 
@@ -114,15 +114,20 @@ class DiscoverySpider(AibriefSpider):
         """An item whose article the discovery answer gave whole (arXiv API, GitHub
         Trending): recorded in the frontier like a page, then handed to the pipelines
         with no page to fetch (the extract stage passes it through)."""
-        key = canonical_url(url)
-        fetch, why = frontier.discover(self.archive.db, key, url, source_id, hints,
-                                       self.config.crawl.max_attempts)
-        if not fetch:
-            self.count(f"skipped/{why}")
-            return None
-        self.count("direct")
-        return PageItem(url=url, final_url=url, source_id=source_id, body=b"", content_type=None,
-                        fetched_at=clock.now(), hints=hints, frontier_key=key, article=article)
+        items = self.direct_items([(url, source_id, article, hints)])
+        return items[0] if items else None
+
+    def direct_items(self, found: list[tuple[str, str, Any, dict[str, Any]]]) -> list[PageItem]:
+        """:meth:`direct_item` for each (URL, source, article, hints) of one answer, recorded
+        in the frontier in one transaction."""
+        wanted = [(canonical_url(url), url, source_id, hints) for url, source_id, _, hints in found]
+        items = []
+        for (key, url, source_id, hints), (_, _, article, _), fetch in zip(wanted, found, self.fetch_now(wanted)):
+            if fetch:
+                self.count("direct")
+                items.append(PageItem(url=url, final_url=url, source_id=source_id, body=b"", content_type=None,
+                                      fetched_at=clock.now(), hints=hints, frontier_key=key, article=article))
+        return items
 
     def tally(self, key: str, n: int) -> None:
         """Count ``n`` of something, leaving the run's counts free of zeros."""

@@ -129,7 +129,7 @@ def fingerprint(title: str | None, text: str) -> Fingerprint:
         from datasketch import MinHash
 
         minhash = MinHash(num_perm=NUM_PERM, seed=1, permutations=_permutations(), scheme=MINHASH_SCHEME)
-        minhash.update_batch([s.encode("utf-8") for s in sorted(shingle_set)])
+        minhash.update_batch([s.encode("utf-8") for s in shingle_set])  # (a minimum: any order)
         values = minhash.hashvalues.astype("<u4")
         keys = tuple(_band_key(band, values[band * ROWS:(band + 1) * ROWS].tobytes()) for band in range(BANDS))
         signature = values.tobytes()

@@ -183,11 +183,24 @@ def stored_canonical_urls(db: sqlite_utils.Database, urls: list[str]) -> set[str
     return found
 
 
+# The crawl commits one article at a time, and SQLite copies the write-ahead log back into
+# the database (syncing both files) whenever the log reaches 1,000 pages: every dozen or so
+# articles, with the reactor waiting on the disk meanwhile. In a loop storing 2,000 fixture
+# articles (strace) that made 314 syncs, and storing took 3.4-3.9 ms of wall time an
+# article against 2.5-2.8 ms of CPU. At 8,000 pages (32 MB) the same articles take 47
+# syncs and 3.0-3.2 ms, and a page rewritten in between is copied back once. After a
+# checkpoint the log file is cut back to CRAWL_WAL_LIMIT.
+CRAWL_WAL_PAGES = 8000
+CRAWL_WAL_LIMIT = 64 * 2**20
+
+
 class Archive:
     """The crawl process's one connection to the archive."""
 
     def __init__(self, path: Path, max_attempts: int = 5, max_size_mb: float | None = None) -> None:
         self.db = connect(path, max_size_mb=max_size_mb)
+        self.db.execute(f"PRAGMA wal_autocheckpoint = {CRAWL_WAL_PAGES}")
+        self.db.execute(f"PRAGMA journal_size_limit = {CRAWL_WAL_LIMIT}")
         self.max_attempts = max_attempts
 
     @classmethod

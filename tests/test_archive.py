@@ -54,6 +54,20 @@ def test_schema_is_migrated_once_in_wal_mode(db_path):
     again.close()
 
 
+def test_the_crawls_connection_checkpoints_its_log_less_often(db_path):
+    """The crawl's writer lets the write-ahead log grow to 8,000 pages between checkpoints
+    (each one syncs the disk while the reactor waits); other connections keep SQLite's 1,000."""
+    from pipelines.store import CRAWL_WAL_LIMIT, CRAWL_WAL_PAGES, Archive
+
+    crawl = Archive(db_path).db
+    assert crawl.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == CRAWL_WAL_PAGES == 8000
+    assert crawl.execute("PRAGMA journal_size_limit").fetchone()[0] == CRAWL_WAL_LIMIT
+    other = storage.connect(db_path)
+    assert other.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    other.close()
+    crawl.close()
+
+
 def test_a_newer_schema_is_refused(db_path):
     database = storage.connect(db_path)
     database.execute("PRAGMA user_version = 99")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from conftest import ROOT, env_for, last_run, rows, scrapy_crawl
-from pipelines.work import proc_stat
+from pipelines.work import WORKER_NICENESS, proc_stat
 
 DEMO_CONFIG = ROOT / "crawler" / "demo" / "demo.toml"
 COLUMNS = ("canonical_url, url, first_url, source_id, title, author, authors, published, published_from,"
@@ -119,20 +119,28 @@ def test_a_hung_worker_is_replaced_and_loses_no_page(site, db_path, config_file)
     assert not Path(f"/proc/{stopped}").exists() or "zombie" in Path(f"/proc/{stopped}/status").read_text()
 
 
-def test_workers_end_when_the_crawl_is_killed(site, db_path, config_file):
-    """After a kill -9 of the crawl, its fork server and workers do not linger."""
+def test_workers_step_back_in_priority_and_end_when_the_crawl_is_killed(site, db_path, config_file):
+    """Workers run nicer than the crawl (which must never wait behind them for a core); after
+    a kill -9 of the crawl, its fork server and workers do not linger."""
     crawl = pool_crawl(config_file, site, db_path, 200, stderr=subprocess.DEVNULL)
     left: list[int] = []
+    niceness: dict[int, int] = {}
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and crawl.poll() is None and not left:
-            if len(workers_of(crawl)) == 2 and stored_so_far(db_path) >= 5:
+            workers = workers_of(crawl)
+            if len(workers) == 2 and stored_so_far(db_path) >= 5:  # (workers that have extracted)
+                niceness = {pid: os.getpriority(os.PRIO_PROCESS, pid) for pid in workers}
+                niceness[crawl.pid] = os.getpriority(os.PRIO_PROCESS, crawl.pid)
                 left = descendants(crawl.pid)  # the fork server, the resource tracker, the workers
             time.sleep(0.05)
     finally:
         crawl.kill()
         crawl.wait()
     assert len(left) >= 3, "the crawl ended before its workers could be seen"
+    crawl_niceness = niceness.pop(crawl.pid)
+    assert set(niceness.values()) == {min(19, crawl_niceness + WORKER_NICENESS)}
+    assert crawl_niceness == 19 or min(niceness.values()) > crawl_niceness
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and any(running(pid) for pid in left):
         time.sleep(0.2)

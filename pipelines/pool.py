@@ -5,9 +5,11 @@ and stalls downloads meanwhile (issue 7's measurements). Threads are no way out:
 the GIL, trafilatura called from several threads crashed the process in 5 of 8 probes
 here. So page bytes go to a process pool:
 
-- one worker per core by default; the pages in flight are bounded (twice the workers), and
-  Scrapy's scraper stops the downloader while too many response bytes wait, so pages never
-  pile up in memory;
+- one worker per core by default; the pages in flight are bounded
+  (:data:`IN_FLIGHT_PER_WORKER` a worker), and Scrapy's scraper stops the downloader while
+  too many response bytes wait, so pages never pile up in memory;
+- the workers run nicer than the crawl process (:data:`pipelines.work.WORKER_NICENESS`),
+  the pipeline's one serial stage;
 - workers start from a fork server that has imported the extraction code once, not from
   a copy of the crawl process (forking a process that runs threads is unsafe);
 - a worker that dies (killed, out of memory, a crash in a C library) breaks the pool: it is
@@ -38,7 +40,12 @@ EXTRACT_TIMEOUT = 60.0
 ATTEMPTS = 2  # the page that was in a broken pool gets one more try
 CLOSE_GRACE = 10.0  # seconds the workers get to exit when the crawl ends
 MOST_REPLACEMENTS_WAITED = 5  # a page only queued in a pool replaced under it goes on to the next
-IN_FLIGHT_PER_WORKER = 2  # one being extracted, one waiting: workers never idle, memory bounded
+# Pages handed to the pool and not yet back, per worker. The crawl process hands pages out
+# and stores results in bursts; with two a worker (one extracted, one waiting) the workers
+# ran dry during a burst. aibrief bench on the fixtures, niced workers, two runs each:
+# 2: 65-70 pages/s, 4: 74-77, 8: 87-92, 16: 87-99, 32: 83-95. Memory stays bounded: Scrapy
+# stops downloading while 5 MB of responses wait in its scraper, and these count.
+IN_FLIGHT_PER_WORKER = 8
 
 
 class ExtractionFailed(Exception):

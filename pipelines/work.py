@@ -36,8 +36,8 @@ WATCH_EVERY = 1.0  # seconds between a worker's looks at the crawl process
 # Workers run this much nicer than the crawl. The crawl process is the pipeline's one serial
 # stage (fetching, handing pages out, storing); with every core busy extracting, the
 # scheduler otherwise shares a core between it and a worker, the reactor waits, and the
-# workers then idle for want of pages (aibrief bench: the machine 13-14 % idle on the
-# fixtures, 7 % with nicer workers). Lower priority only: never a core left unused.
+# workers then idle for want of pages (2,000-page pool crawls of the bench's fixture site:
+# the machine 13-14 % idle, 7-8 % with nicer workers). A lower priority leaves no core unused.
 WORKER_NICENESS = 10
 
 

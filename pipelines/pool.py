@@ -42,9 +42,10 @@ CLOSE_GRACE = 10.0  # seconds the workers get to exit when the crawl ends
 MOST_REPLACEMENTS_WAITED = 5  # a page only queued in a pool replaced under it goes on to the next
 # Pages handed to the pool and not yet back, per worker. The crawl process hands pages out
 # and stores results in bursts; with two a worker (one extracted, one waiting) the workers
-# ran dry during a burst. aibrief bench on the fixtures, niced workers, two runs each:
-# 2: 65-70 pages/s, 4: 74-77, 8: 87-92, 16: 87-99, 32: 83-95. Memory stays bounded: Scrapy
-# stops downloading while 5 MB of responses wait in its scraper, and these count.
+# ran dry during a burst. 2,000-page pool crawls of the bench's fixture site, niced
+# workers, two to four runs each: 2: 65-70 pages/s, 4: 74-77, 8: 83-92, 16: 87-99,
+# 32: 83-95. Memory stays bounded: Scrapy stops downloading while 5 MB of responses wait
+# in its scraper, and a response waits there until its item is through the pipelines.
 IN_FLIGHT_PER_WORKER = 8
 
 

@@ -120,13 +120,12 @@ class DiscoverySpider(AibriefSpider):
     def direct_items(self, found: list[tuple[str, str, Any, dict[str, Any]]]) -> list[PageItem]:
         """:meth:`direct_item` for each (URL, source, article, hints) of one answer, recorded
         in the frontier in one transaction."""
-        wanted = [(canonical_url(url), url, source_id, hints) for url, source_id, _, hints in found]
-        items = []
-        for (key, url, source_id, hints), (_, _, article, _), fetch in zip(wanted, found, self.fetch_now(wanted)):
-            if fetch:
-                self.count("direct")
-                items.append(PageItem(url=url, final_url=url, source_id=source_id, body=b"", content_type=None,
-                                      fetched_at=clock.now(), hints=hints, frontier_key=key, article=article))
+        keys = [canonical_url(url) for url, *_ in found]
+        fetch = self.fetch_now([(key, url, source_id, hints) for key, (url, source_id, _, hints) in zip(keys, found)])
+        items = [PageItem(url=url, final_url=url, source_id=source_id, body=b"", content_type=None,
+                          fetched_at=clock.now(), hints=hints, frontier_key=key, article=article)
+                 for key, (url, source_id, article, hints), wanted in zip(keys, found, fetch) if wanted]
+        self.tally("direct", len(items))
         return items
 
     def tally(self, key: str, n: int) -> None:

@@ -112,6 +112,27 @@ def test_title_terms_outweigh_body_terms_and_words_are_jieba_words():
     assert classify("模型量化让推理提速", "量化到4比特后精度几乎不变。").relevant
 
 
+def test_terms_are_counted_as_if_the_whole_text_were_segmented():
+    """Only the runs of text holding a term are segmented: the counts are those of
+    segmenting everything, over the week, the labelled set and the edge cases."""
+    from pipelines.classify import _tokenizer, _word_hint, taxonomy_for
+    from pipelines.script import normalize
+
+    taxonomy = taxonomy_for(default_editorial())
+    assert taxonomy._word_hint is not None  # (the shipped taxonomy takes the short way)
+    assert _word_hint({"芯片", "㐂"}) is None  # jieba hands out 㐂 on its own, outside its runs
+    texts = [article[key] for article in WEEK for key in ("title", "text")]
+    texts += [part for _, title, lead in labelled() for part in (title, lead)]
+    texts += ["芯片组与芯片", "npu芯片x2,芯片!芯片", "量化交易与模型量化", "AI芯片AI芯片", "", "没有术语的一句话。"]
+    counted = 0
+    for text in map(normalize, texts):
+        whole = [token for token in _tokenizer().cut(text, HMM=False) if token in taxonomy.words]
+        assert sorted(token for token in taxonomy.count(text).elements() if token in taxonomy.words) \
+            == sorted(whole), text
+        counted += bool(whole)
+    assert counted > 100
+
+
 def test_traditional_and_taiwan_phrasing_match_the_simplified_taxonomy():
     assert is_traditional("國產晶片流片成功") and not is_traditional("国产芯片流片成功")
     assert to_simplified("晶片與軟體") == "芯片与软件"

@@ -129,7 +129,7 @@ def bench_editorial(n_articles: int) -> dict:
                     [f"https://new.bench.test/{n}", f"https://new.bench.test/{n}", title,
                      end.astimezone(timezone.utc).isoformat(), text, end.isoformat()]).lastrowid
                 started = time.perf_counter()
-                match = dedupe.assign_cluster(db, article_id, dedupe.fingerprint(title, text), title)
+                match = dedupe.assign_cluster(db, article_id, dedupe.fingerprint(title, text), title, text)
                 samples.append((time.perf_counter() - started) * 1000)
             joined += match is not None
         size_mb = path.stat().st_size / 2**20

@@ -272,7 +272,7 @@ def reclassify(app: App, everything):
                         [article_id]).fetchone()
                     result = classify(title or "", text, settings)
                     if cluster_id is None:  # stored before stories were clustered
-                        assign_cluster(db, article_id, fingerprint(title, text), title)
+                        assign_cluster(db, article_id, fingerprint(title, text), title, text)
                     new_topics = json.dumps(result.topics, ensure_ascii=False)
                     total += 1
                     if score != result.score or topics != new_topics:

@@ -136,7 +136,7 @@ def classify_stored(db: sqlite_utils.Database, article_id: int, settings) -> tup
     result = classify(title or "", text, settings)
     db.execute("UPDATE articles SET relevance = ?, topics = ? WHERE id = ?",
                [result.score, json.dumps(result.topics, ensure_ascii=False), article_id])
-    match = dedupe.assign_cluster(db, article_id, dedupe.fingerprint(title, text), title)
+    match = dedupe.assign_cluster(db, article_id, dedupe.fingerprint(title, text), title, text)
     return result.score, result.topics, match.cluster_id if match else article_id
 
 

@@ -74,10 +74,13 @@ REPOST_WINDOW = 300  # characters at the start and at the end of a text where th
 @dataclass(slots=True, frozen=True)
 class Fingerprint:
     """What dedupe needs of one text; cheap to compute, nothing stored but the hash and
-    the band keys."""
+    the band keys. Small: it travels back from an extraction worker with its article, and
+    the shingle set itself (35 KB pickled for a page of the shared corpus, most of what a
+    worker sent back) is made again from the text in the rare case it is needed (see
+    :func:`find_matches`)."""
 
     content_hash: str
-    shingles: frozenset[str]
+    shingle_count: int
     band_keys: tuple[int, ...]  # empty for texts under MIN_SHINGLES
     title_words: frozenset[str]
     signature: bytes = b""  # the MinHash values, NUM_PERM little-endian uint32; empty as band_keys
@@ -88,6 +91,11 @@ class Match:
     article_id: int
     cluster_id: int
     similarity: float  # Jaccard of the shingle sets, or its signature estimate far from the threshold
+
+
+def text_shingles(text: str | None) -> frozenset[str]:
+    """The shingles of a text as it is written (normalized here)."""
+    return shingles(normalize(text or ""))
 
 
 def shingles(normalized: str) -> frozenset[str]:
@@ -133,7 +141,7 @@ def fingerprint(title: str | None, text: str) -> Fingerprint:
         values = minhash.hashvalues.astype("<u4")
         keys = tuple(_band_key(band, values[band * ROWS:(band + 1) * ROWS].tobytes()) for band in range(BANDS))
         signature = values.tobytes()
-    return Fingerprint(content_hash, shingle_set, keys, title_words(title), signature)
+    return Fingerprint(content_hash, len(shingle_set), keys, title_words(title), signature)
 
 
 def _band_key(band: int, rows: bytes) -> int:
@@ -161,9 +169,11 @@ def same_title_story(a: frozenset[str], b: frozenset[str], a_titled: bool, b_tit
     return not (a_titled and b_titled) or bool(a & b)
 
 
-def find_matches(db: sqlite_utils.Database, fp: Fingerprint, title: str | None,
+def find_matches(db: sqlite_utils.Database, fp: Fingerprint, title: str | None, text: str | None,
                  exclude_id: int | None = None) -> list[Match]:
-    """Stored articles that are the same story as the text of ``fp``, most similar first."""
+    """Stored articles that are the same story as ``text`` (whose fingerprint is ``fp``),
+    most similar first."""
+    mine: frozenset[str] | None = None  # the text's shingles, made when first needed
     candidates: dict[int, int] = {}
     for (article_id,) in db.execute("SELECT id FROM articles WHERE content_hash = ? LIMIT ?",
                                     [fp.content_hash, MAX_CANDIDATES]):
@@ -187,12 +197,13 @@ def find_matches(db: sqlite_utils.Database, fp: Fingerprint, title: str | None,
         if content_hash == fp.content_hash:
             similarity = 1.0
         else:
-            if len(fp.shingles) < MIN_SHINGLES:
+            if fp.shingle_count < MIN_SHINGLES:
                 continue
             similarity = estimated_jaccard(fp.signature, signature)
             if similarity is None or abs(similarity - SAME_STORY_JACCARD) < ESTIMATE_MARGIN:
-                (text,) = db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()
-                similarity = jaccard(fp.shingles, shingles(normalize(text or "")))
+                (other_text,) = db.execute("SELECT text FROM articles WHERE id = ?", [article_id]).fetchone()
+                mine = text_shingles(text) if mine is None else mine
+                similarity = jaccard(mine, text_shingles(other_text))
             if similarity < SAME_STORY_JACCARD:
                 continue
         matches.append(Match(article_id, cluster_id or article_id, round(similarity, 3)))
@@ -200,10 +211,12 @@ def find_matches(db: sqlite_utils.Database, fp: Fingerprint, title: str | None,
     return matches
 
 
-def assign_cluster(db: sqlite_utils.Database, article_id: int, fp: Fingerprint, title: str | None) -> Match | None:
-    """Put a just-stored article in its story's cluster (or a new one of its own) and index
-    its band keys; inside the caller's transaction. Returns the match it joined, if any."""
-    matches = find_matches(db, fp, title, exclude_id=article_id)
+def assign_cluster(db: sqlite_utils.Database, article_id: int, fp: Fingerprint, title: str | None,
+                   text: str | None) -> Match | None:
+    """Put a just-stored article (``title``, ``text``: the fingerprint's) in its story's
+    cluster (or a new one of its own) and index its band keys; inside the caller's
+    transaction. Returns the match it joined, if any."""
+    matches = find_matches(db, fp, title, text, exclude_id=article_id)
     best = matches[0] if matches else None
     db.execute("UPDATE articles SET content_hash = ?, minhash = ?, cluster_id = ? WHERE id = ?",
                [fp.content_hash, fp.signature or None, best.cluster_id if best else article_id, article_id])

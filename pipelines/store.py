@@ -89,7 +89,7 @@ def store_article(db: sqlite_utils.Database, record: ArticleRecord, done: tuple[
              json.dumps(record.topics, ensure_ascii=False)])
         article_id = cursor.lastrowid
         if record.fingerprint is not None:
-            dedupe.assign_cluster(db, article_id, record.fingerprint, record.title)
+            dedupe.assign_cluster(db, article_id, record.fingerprint, record.title, record.text)
         _insert_links(db, article_id, record.links)
         now = iso(utcnow())
         db.execute("INSERT INTO frontier (canonical_url, url, source_id, state, attempts, discovered_at, updated_at)"

@@ -13,10 +13,16 @@ are held to here, where a request really goes out, and not when it passes the mi
 a request that then waits in its host's queue (behind the download delay after the
 robots.txt fetch, say) would otherwise go out late and the next one on time, closer to it
 than the site asked.
+
+Scrapy keeps CONCURRENT_REQUESTS_PER_DOMAIN idle connections per pool key (one, here). Direct
+connections have a key per host, which is right; through an HTTP proxy every host shares the
+proxy's key, so with one host at a time each of many hosts every other request opened a new
+connection to the proxy and closed it afterwards (:class:`ProxyPoolHTTPDownloadHandler`).
 """
 from __future__ import annotations
 
 from scrapy.core.downloader import Downloader
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.httpobj import urlparse_cached
 
@@ -43,3 +49,14 @@ class SlotLimitDownloader(Downloader):
         slot.transferring.add(request)
         self.pacing.started(urlparse_cached(request).hostname or "")
         return super()._wait_for_download(slot, request, queue_dfd)
+
+
+class ProxyPoolHTTPDownloadHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP/1.1 handler keeping as many idle connections per pool key as the crawl
+    has requests in flight: a proxy's connections are reused, not opened for every request.
+    How many requests go to one host at once is the downloader's to limit, not the pool's."""
+
+    def __init__(self, crawler) -> None:
+        super().__init__(crawler)
+        self._pool.maxPersistentPerHost = max(self._pool.maxPersistentPerHost,
+                                              crawler.settings.getint("CONCURRENT_REQUESTS"))

@@ -37,7 +37,9 @@ A sidecar ``Delay: 3`` line makes a file answer after three seconds; a sidecar `
 
     python -m crawler.sampleserver ROOT [ROOT ...] [--port N] [--log FILE]
 
-prints ``port N`` once it listens, and serves until killed.
+prints ``port N`` once it listens, and serves until killed. The log gets a JSON line per
+request as it arrives (``id``, ``t``, ``peer``: the client's port, one per connection,
+``method``, ``host``, ``path``, ...) and one with ``t_end`` once it is answered.
 """
 from __future__ import annotations
 
@@ -141,7 +143,8 @@ class Handler(BaseHTTPRequestHandler):
                 _, _, rest = path.lstrip("/").partition("/")
                 host, path = path.lstrip("/").split("/", 1)[0], "/" + rest
         number = self.sites.next_count("", "requests")
-        self.sites.record({"id": number, "t": time.time(), "method": self.command, "host": host, "path": path,
+        self.sites.record({"id": number, "t": time.time(), "peer": self.client_address[1], "method": self.command,
+                           "host": host, "path": path,
                            "query": target.query, "ua": self.headers.get("User-Agent", ""),
                            "if_none_match": self.headers.get("If-None-Match"),
                            "if_modified_since": self.headers.get("If-Modified-Since")})

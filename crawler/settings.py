@@ -28,6 +28,9 @@ ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOADER = "crawler.downloader.SlotLimitDownloader"  # keeps that limit under asyncio: see its module
+# Reuses connections to an HTTP proxy, which every host shares (see crawler.downloader).
+DOWNLOAD_HANDLERS = {"http": "crawler.downloader.ProxyPoolHTTPDownloadHandler",
+                     "https": "crawler.downloader.ProxyPoolHTTPDownloadHandler"}
 # Items handled at once per response. A page yields one item and a feed a list of
 # requests; Scrapy starts this many tasks for every response whatever it yields, and
 # its default of 100 cost more main-process time per page than storing the article.

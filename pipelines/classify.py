@@ -219,9 +219,9 @@ def _tokenizer():
 
 
 def warm_up(settings=None) -> threading.Thread:
-    """Load jieba's dictionary, the taxonomy and the MinHash library in the background
-    (about two seconds) while a crawl starts up and fetches its feeds, not when the first
-    article is waiting to be stored."""
+    """Load jieba's dictionary, the taxonomy and the MinHash permutations in the background
+    (a few tenths of a second) while a crawl starts up and fetches its feeds, not when the
+    first article is waiting to be stored."""
     def load() -> None:
         from pipelines.dedupe import _permutations
 
@@ -268,10 +268,11 @@ class ClassifyPipeline:
     below the threshold are stored too (an editor may add one by hand), but never enter
     an issue by themselves.
 
-    Loading jieba's dictionary and the MinHash library takes about a second, and a crawl
-    process must not hold its first pages back for it (a kill in between would lose them):
-    until :func:`warm_up` is done, articles go to the store unclassified, and are classified
-    and clustered when the crawl closes (or, after a kill, when an issue build reaches them).
+    Loading jieba's dictionary and the MinHash permutations takes a few tenths of a second,
+    and a crawl process must not hold its first pages back for it (a kill in between would
+    lose them): until :func:`warm_up` is done, articles go to the store unclassified, and are
+    classified and clustered when the crawl closes (or, after a kill, when an issue build
+    reaches them).
     The warm-up starts once the first article is on its way to the store.
     """
 

@@ -12,7 +12,7 @@ Two articles are one story when
     or one of them has no title. Pages that are one template under different headlines
     (press-release forms, sample pages) are different stories.
 
-Candidates are found by MinHash LSH (datasketch's MinHash, :data:`BANDS` bands of
+Candidates are found by MinHash LSH (:func:`minhash`, :data:`BANDS` bands of
 :data:`ROWS` rows), and the band keys are kept in SQLite (``minhash_bands``), so adding an
 article costs a few indexed look-ups however large the archive is; no in-memory index is
 rebuilt. Each candidate's similarity is first estimated from the MinHash signatures (the
@@ -114,16 +114,43 @@ def title_words(title: str | None) -> frozenset[str]:
     return frozenset(words - GENERIC_TITLE_WORDS)
 
 
-# Named, not left to datasketch's default: band keys are stored, and must mean the same
-# after an upgrade.
-MINHASH_SCHEME = "affine32"
+# The MinHash the stored band keys and signatures were made with, datasketch 2.0's
+# "affine32" scheme with seed 1, written out here: importing datasketch imported SciPy, 0.7 s
+# in every crawl process and extraction pool for these few lines. A shingle's hash is the
+# first four bytes of its SHA-1, little-endian, mixed by MurmurHash3's 32-bit finalizer;
+# permutation k takes h to a_k * h + b_k mod 2^32 (a_k odd: a bijection), its a_k and b_k
+# drawn from numpy's RandomState(MINHASH_SEED). A test pins the band keys of a fixed text:
+# a change here would orphan every key stored before it.
+MINHASH_SEED = 1
+_FMIX = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
 
 
 @functools.cache
 def _permutations():
-    from datasketch import MinHash  # imported when first needed: it takes half a second
+    """The ``a`` and ``b`` of every permutation, NUM_PERM uint32 each."""
+    import numpy
 
-    return MinHash(num_perm=NUM_PERM, seed=1, scheme=MINHASH_SCHEME).permutations
+    draw = numpy.random.RandomState(MINHASH_SEED)
+    a = draw.randint(0, 1 << 31, NUM_PERM, dtype=numpy.uint32) * numpy.uint32(2) + numpy.uint32(1)
+    b = draw.randint(0, 1 << 32, NUM_PERM, dtype=numpy.uint32)
+    return a, b
+
+
+def minhash(shingle_set: frozenset[str]):
+    """The MinHash signature of a set of shingles: NUM_PERM uint32 minima (any order of the
+    set gives the same)."""
+    import numpy
+
+    digests = b"".join([hashlib.sha1(s.encode("utf-8")).digest()[:4] for s in shingle_set])
+    h = numpy.frombuffer(digests, dtype="<u4").astype(numpy.uint32).reshape(-1, 1)
+    s1, m1, s2, m2, s3 = (numpy.uint32(c) for c in _FMIX)
+    h = h ^ (h >> s1)
+    h = h * m1
+    h = h ^ (h >> s2)
+    h = h * m2
+    h = h ^ (h >> s3)
+    a, b = _permutations()
+    return (h * a + b).min(axis=0)
 
 
 def fingerprint(title: str | None, text: str) -> Fingerprint:
@@ -134,11 +161,7 @@ def fingerprint(title: str | None, text: str) -> Fingerprint:
     keys: tuple[int, ...] = ()
     signature = b""
     if len(shingle_set) >= MIN_SHINGLES:
-        from datasketch import MinHash
-
-        minhash = MinHash(num_perm=NUM_PERM, seed=1, permutations=_permutations(), scheme=MINHASH_SCHEME)
-        minhash.update_batch([s.encode("utf-8") for s in shingle_set])  # (a minimum: any order)
-        values = minhash.hashvalues.astype("<u4")
+        values = minhash(shingle_set).astype("<u4")
         keys = tuple(_band_key(band, values[band * ROWS:(band + 1) * ROWS].tobytes()) for band in range(BANDS))
         signature = values.tobytes()
     return Fingerprint(content_hash, len(shingle_set), keys, title_words(title), signature)

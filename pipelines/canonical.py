@@ -12,7 +12,6 @@ import logging
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from scrapy.exceptions import DropItem
 from w3lib.url import safe_url_string
 
 logger = logging.getLogger(__name__)
@@ -99,6 +98,8 @@ class CanonicalPipeline:
         return cls(crawler)
 
     def process_item(self, item):
+        from scrapy.exceptions import DropItem  # (here: extraction workers load this module, not Scrapy)
+
         try:
             item.canonical_url = canonical_url(item.final_url)
         except ValueError:

@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 import lxml.html
 import trafilatura
 from lxml import etree
-from scrapy.exceptions import DropItem
 from trafilatura.metadata import extract_title
 from trafilatura.xml import xmltotxt
 
@@ -484,6 +483,10 @@ class ExtractPipeline:
         return cls(crawler)
 
     async def process_item(self, item):
+        # (Imported here, not with the module: extraction workers load this module, and
+        # importing Scrapy cost each pool 0.4 s before its first page.)
+        from scrapy.exceptions import DropItem
+
         if item.article is not None:
             return item  # read whole from a discovery answer (arXiv API, GitHub Trending)
         source = self.config.source(item.source_id) if item.source_id else None

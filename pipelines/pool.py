@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -73,6 +74,10 @@ class ExtractionPool:
     def _new_executor(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["pipelines.preload"])
+        # The fork server imports the extraction code before it forks the first worker (a
+        # second here): started now, it does that while the crawl fetches its first pages,
+        # not while the first page waits. Workers still start with the first page.
+        multiprocessing.forkserver.ensure_running()
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=init_worker,
                                    initargs=(*self._setup, process_identity(os.getpid())))
 

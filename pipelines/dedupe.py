@@ -30,11 +30,13 @@ import logging
 import re
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import sqlite_utils
-
 from pipelines.script import normalize
+
+if TYPE_CHECKING:  # (extraction workers fingerprint texts and never touch the archive)
+    import sqlite_utils
 
 logger = logging.getLogger(__name__)
 

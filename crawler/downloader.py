@@ -14,10 +14,11 @@ a request that then waits in its host's queue (behind the download delay after t
 robots.txt fetch, say) would otherwise go out late and the next one on time, closer to it
 than the site asked.
 
-Scrapy keeps CONCURRENT_REQUESTS_PER_DOMAIN idle connections per pool key (one, here). Direct
-connections have a key per host, which is right; through an HTTP proxy every host shares the
-proxy's key, so with one host at a time each of many hosts every other request opened a new
-connection to the proxy and closed it afterwards (:class:`ProxyPoolHTTPDownloadHandler`).
+Scrapy keeps CONCURRENT_REQUESTS_PER_DOMAIN idle connections per connection-pool key (one,
+here). Direct connections have a key per host, which is right. Through an HTTP proxy every
+host shares the proxy's key: with many hosts fetched at once, nearly every request opened a
+new connection to the proxy and closed it after the answer
+(:class:`ProxyPoolHTTPDownloadHandler` keeps them).
 """
 from __future__ import annotations
 

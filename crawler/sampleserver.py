@@ -144,8 +144,7 @@ class Handler(BaseHTTPRequestHandler):
                 host, path = path.lstrip("/").split("/", 1)[0], "/" + rest
         number = self.sites.next_count("", "requests")
         self.sites.record({"id": number, "t": time.time(), "peer": self.client_address[1], "method": self.command,
-                           "host": host, "path": path,
-                           "query": target.query, "ua": self.headers.get("User-Agent", ""),
+                           "host": host, "path": path, "query": target.query, "ua": self.headers.get("User-Agent", ""),
                            "if_none_match": self.headers.get("If-None-Match"),
                            "if_modified_since": self.headers.get("If-Modified-Since")})
         try:

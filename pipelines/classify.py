@@ -90,7 +90,12 @@ class Taxonomy:
         tokenizer = _tokenizer()
         for word in self.words:
             tokenizer.add_word(word)
-        self._word_hint = _word_hint(self.words)
+        import jieba
+
+        # The runs jieba segments each apart from the others (its own pattern, so that the
+        # two cannot disagree); everything between them comes out a character at a time.
+        self._runs = jieba.re_han_default
+        self._word_hint = _word_hint(self.words, self._runs)
         alternatives = sorted(self.phrases, key=len, reverse=True)
         body = "|".join(r"[\s\-]+".join(re.escape(part) for part in phrase.split()) for phrase in alternatives)
         # Whole words: no letter or digit may touch the phrase on either side.
@@ -120,7 +125,7 @@ class Taxonomy:
         corpus took 6.1 ms of CPU and takes 0.9; a page of the project's fixtures 3.5 and 1.6."""
         if self._word_hint is None:
             return (text,)
-        return (block for block in _JIEBA_BLOCK.findall(text) if self._word_hint.search(block))
+        return (block for block in self._runs.findall(text) if self._word_hint.search(block))
 
     def _phrase_key(self, matched: str) -> str:
         if matched in self.phrases:
@@ -153,18 +158,15 @@ class Taxonomy:
                               threshold=self.threshold)
 
 
-def _word_hint(words) -> re.Pattern | None:
+def _word_hint(words, runs: re.Pattern) -> re.Pattern | None:
     """A pattern finding any of ``words`` as a substring, or None when one of them could
-    come out of jieba otherwise than inside one of its runs (see
+    come out of jieba otherwise than inside one of its ``runs`` (see
     :meth:`Taxonomy._blocks_with_words`)."""
-    if not words or not all(_JIEBA_BLOCK.fullmatch(word) for word in words):
+    if not words or not all(runs.fullmatch(word) for word in words):
         return None
     return re.compile("|".join(re.escape(word) for word in sorted(words, key=len, reverse=True)))
 
 
-# jieba's own split of a text into the runs it segments (jieba.re_han_default, without the
-# group): everything between them comes out a character at a time.
-_JIEBA_BLOCK = re.compile(r"[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+")
 _TOKENIZER: list = []
 _TOKENIZER_LOCK = threading.Lock()
 # jieba's whole dictionary (350,000 words) takes 1.1 s to load in every crawl process; its

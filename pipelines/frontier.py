@@ -58,8 +58,8 @@ def get(db: sqlite_utils.Database, canonical_url: str) -> Entry | None:
 def discover_many(db: sqlite_utils.Database, found: list[tuple[str, str, str | None, dict[str, Any]]],
                   max_attempts: int) -> list[tuple[bool, str]]:
     """Record each discovered (canonical URL, URL, source, hints) of a feed, a listing, a
-    sitemap, a URL list or an arXiv answer, in one transaction (a commit per URL was a good part of a crawl's time per
-    page); returns (fetch it now?, why not / state) for each."""
+    sitemap, a URL list or an arXiv answer, in one transaction (a commit per URL was a good
+    part of a crawl's time per page); returns (fetch it now?, why not / state) for each."""
     now = utcnow()
     answers = []
     with immediate(db):

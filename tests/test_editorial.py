@@ -120,7 +120,7 @@ def test_terms_are_counted_as_if_the_whole_text_were_segmented():
 
     taxonomy = taxonomy_for(default_editorial())
     assert taxonomy._word_hint is not None  # (the shipped taxonomy takes the short way)
-    assert _word_hint({"芯片", "㐂"}) is None  # jieba hands out 㐂 on its own, outside its runs
+    assert _word_hint({"芯片", "㐂"}, taxonomy._runs) is None  # jieba hands out 㐂 on its own, outside its runs
     texts = [article[key] for article in WEEK for key in ("title", "text")]
     texts += [part for _, title, lead in labelled() for part in (title, lead)]
     texts += ["芯片组与芯片", "npu芯片x2,芯片!芯片", "量化交易与模型量化", "AI芯片AI芯片", "", "没有术语的一句话。"]

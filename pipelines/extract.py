@@ -465,14 +465,13 @@ class ExtractPipeline:
 
     def __init__(self, crawler) -> None:
         from crawler.config import config_for_crawler
-        from pipelines.pool import ExtractionPool, default_workers
+        from pipelines.pool import ExtractionPool, extract_workers
         from pipelines.store import Archive
 
         self.stats = crawler.stats
         self.config = config_for_crawler(crawler)
         self.archive = Archive.for_crawler(crawler)
-        workers = crawler.settings.get("AIBRIEF_EXTRACT_WORKERS")
-        workers = default_workers() if workers in (None, "") else int(workers)
+        workers = extract_workers(crawler.settings)
         timeout = crawler.settings.getfloat("AIBRIEF_EXTRACT_TIMEOUT")
         self.pool = ExtractionPool(workers, self.config.editorial, self.config.issue.summary_chars,
                                    timeout=timeout) if workers > 0 else None

@@ -30,8 +30,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from pipelines.work import PageWork, init_worker, page_job, process_identity
+from pipelines.work import init_worker, page_job, process_identity
+
+if TYPE_CHECKING:
+    from pipelines.work import PageWork
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +62,36 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def extract_workers(settings) -> int:
+    """The extraction workers a crawl's settings ask for (``AIBRIEF_EXTRACT_WORKERS``: unset
+    is one per core, 0 is inline); ValueError, in a line, when the value is no count."""
+    value = settings.get("AIBRIEF_EXTRACT_WORKERS")
+    if value in (None, ""):
+        return default_workers()
+    try:
+        workers = int(value)
+    except (TypeError, ValueError):
+        workers = -1
+    if workers < 0:
+        raise ValueError(f"AIBRIEF_EXTRACT_WORKERS must be 0 (inline) or a number of workers, not {value!r}")
+    return workers
+
+
+def start_fork_server() -> multiprocessing.context.BaseContext:
+    """Start the process that the extraction workers are forked from, if it is not running yet,
+    and return the context that forks from it.
+
+    The fork server imports the extraction code before it forks anything, about a second
+    here. A worker cannot start before that, and starting one waits for it: the pool's first
+    page used to hold the reactor thread still that long, fetching included. The crawl command
+    calls this before Scrapy sets up the crawl, so that the import overlaps that set-up.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["pipelines.preload"])
+    multiprocessing.forkserver.ensure_running()
+    return context
+
+
 class ExtractionPool:
     """Runs :func:`pipelines.work.page_job` (extraction, summary, classification, dedupe
     fingerprint) for each page in worker processes set up with the configuration's
@@ -72,12 +106,7 @@ class ExtractionPool:
         self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["pipelines.preload"])
-        # The fork server imports the extraction code before it forks the first worker (a
-        # second here): started now, it does that while the crawl fetches its first pages,
-        # not while the first page waits. Workers still start with the first page.
-        multiprocessing.forkserver.ensure_running()
+        context = start_fork_server()
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=context, initializer=init_worker,
                                    initargs=(*self._setup, process_identity(os.getpid())))
 

@@ -14,9 +14,11 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pipelines.extract import Extraction, extract
+if TYPE_CHECKING:
+    from pipelines.extract import Extraction
 
 logger = logging.getLogger(__name__)
 
@@ -93,9 +95,12 @@ def _exit_with(pid: int, started: str) -> None:
 
 def page_job(body: bytes, url: str | None, content_type: str | None, tz: str, now: datetime,
              hint_title: str | None = None) -> PageWork:
+    # (Imported here: the crawl process imports this module to start the pool before it has
+    # loaded the extraction code. The fork server has, for every worker.)
     from pipelines.classify import classify
     from pipelines.dedupe import fingerprint
     from pipelines.enrich import summarize_or_lead
+    from pipelines.extract import extract
 
     work = PageWork(extract(body, url, content_type=content_type, tz=ZoneInfo(tz), now=now))
     article = work.extraction.article

@@ -12,6 +12,18 @@ from scrapy.exceptions import UsageError
 
 
 class Command(ScrapyCrawl):
+    def process_options(self, args, opts) -> None:
+        super().process_options(args, opts)  # (the -s settings are in from here on)
+        from pipelines.pool import extract_workers, start_fork_server
+
+        try:
+            workers = extract_workers(self.settings)
+        except ValueError as exc:
+            raise UsageError(str(exc), print_help=False) from None
+        if workers > 0:
+            # Its imports then overlap Scrapy's set-up of the crawl, which takes about as long.
+            start_fork_server()
+
     def run(self, args, opts) -> None:
         if len(args) != 1:
             raise UsageError("give exactly one spider name (scrapy list shows them)")

@@ -189,6 +189,11 @@ def test_urls_spider_fetches_what_a_stored_issue_cites(site, db_path, tmp_path):
     (["urls"], "give -a urls=URL,URL, -a file=PATH or -a issue=YYYYMMDD"),
     (["urls", "-a", "issue=2022-13-45"], "is not a date such as 20221014"),
     (["urls", "-a", "issue=20200101"], "no stored issue for 2020-01-01"),
+    (["nosuch"], "no spider is named 'nosuch' (scrapy list shows them)"),
+    (["feed", "-s", "AIBRIEF_EXTRACT_WORKERS=two"],
+     "AIBRIEF_EXTRACT_WORKERS must be 0 (inline) or a number of workers, not 'two'"),
+    (["feed", "-s", "AIBRIEF_EXTRACT_WORKERS=-1"],
+     "AIBRIEF_EXTRACT_WORKERS must be 0 (inline) or a number of workers, not '-1'"),
 ])
 def test_bad_spider_arguments_exit_2_with_one_line(args, message, db_path):
     result = scrapy_crawl(*args, config=DEMO_CONFIG, db=db_path)

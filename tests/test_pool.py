@@ -33,15 +33,6 @@ def test_the_pool_stores_exactly_what_inline_extraction_stores(site, tmp_path):
     assert rows(pooled, links) == rows(inline, links)
 
 
-def test_a_worker_count_that_is_no_count_is_a_one_line_usage_error(db_path):
-    for value in ("two", "-1"):
-        result = scrapy_crawl("feed", "-s", f"AIBRIEF_EXTRACT_WORKERS={value}", config=DEMO_CONFIG, db=db_path)
-        assert result.returncode == 2, result.stderr[-1500:]
-        assert f"AIBRIEF_EXTRACT_WORKERS must be 0 (inline) or a number of workers, not '{value}'" in result.stderr
-        assert "Traceback" not in result.stderr
-    assert not db_path.exists()  # refused before anything was opened
-
-
 def descendants(pid: int) -> list[int]:
     from crawler.bench import _tree
 

@@ -27,6 +27,8 @@ class Command(ScrapyCrawl):
     def run(self, args, opts) -> None:
         if len(args) != 1:
             raise UsageError("give exactly one spider name (scrapy list shows them)")
+        if args[0] not in self.crawler_process.spider_loader.list():
+            raise UsageError(f"no spider is named {args[0]!r} (scrapy list shows them)", print_help=False)
         crawler = self._create_crawler(args[0])
         # Scrapy filters by LOG_LEVEL in its handler and leaves every logger open, so each
         # page's debug lines ("Crawled", "Scraped from") were built and then thrown away.

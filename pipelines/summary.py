@@ -214,31 +214,33 @@ def _similarity(a: frozenset[str], b: frozenset[str]) -> float:
 
 def rank_sentences(sentences_: list[_Sentence]) -> None:
     """TextRank scores, in place: PageRank over the sentence-similarity graph."""
+    import numpy
+
     n = len(sentences_)
     if n == 0:
         return
-    weights = [[0.0] * n for _ in range(n)]
+    rows = [[0.0] * n for _ in range(n)]
     for i in range(n):
         for j in range(i + 1, n):
-            weights[i][j] = weights[j][i] = _similarity(sentences_[i].words, sentences_[j].words)
-    totals = [sum(row) for row in weights]
+            rows[i][j] = rows[j][i] = _similarity(sentences_[i].words, sentences_[j].words)
+    weights = numpy.array(rows)
+    totals = weights.sum(axis=1)
+    isolated = totals == 0
     # Who passes score to whom, normalised once: sentence i receives from each j it shares
-    # words with, in proportion to that edge's share of j's edges.
-    incoming = [[(j, weights[j][i] / totals[j]) for j in range(n) if totals[j] and weights[j][i]] for i in range(n)]
-    isolated = [j for j in range(n) if not totals[j]]
-    jump = [1.0 / (i + 1) if LEAD_BIAS else 1.0 for i in range(n)]
-    norm = sum(jump)
-    jump = [j / norm for j in jump]
-    scores = jump[:]
+    # words with, in proportion to that edge's share of j's edges. (As a matrix: the power
+    # iteration in Python lists was half of a summary's time on the shared corpus.)
+    passes = weights / numpy.where(isolated, 1.0, totals)[:, None]
+    jump = 1.0 / numpy.arange(1, n + 1) if LEAD_BIAS else numpy.ones(n)
+    jump /= jump.sum()
+    scores = jump
     for _ in range(ITERATIONS):
-        dangling = sum(scores[j] for j in isolated)
-        new = [(1 - DAMPING) * jump[i] + DAMPING * (sum(w * scores[j] for j, w in incoming[i]) + jump[i] * dangling)
-               for i in range(n)]
-        converged = max(abs(a - b) for a, b in zip(new, scores)) < 1e-6
+        dangling = scores[isolated].sum()
+        new = (1 - DAMPING) * jump + DAMPING * (scores @ passes + jump * dangling)
+        converged = numpy.abs(new - scores).max() < 1e-6
         scores = new
         if converged:
             break
-    for sentence, score in zip(sentences_, scores):
+    for sentence, score in zip(sentences_, scores.tolist()):
         sentence.score = score
 
 

@@ -1,7 +1,7 @@
 """Lead summaries: whole sentences, about the configured length, no bylines or link lines."""
 from __future__ import annotations
 
-from pipelines.summary import lead_summary, sentences
+from pipelines.summary import _Sentence, lead_summary, rank_sentences, sentences
 
 ZH = ("机器之心报道\n编辑：林溪\n"
       "把视觉模型压到4比特，精度几乎不掉。这是一项新研究给出的结论！研究团队来自一所大学和一家芯片公司。\n"
@@ -52,3 +52,22 @@ def test_english_gets_more_characters():
     text = " ".join(f"Sentence number {n} says something about edge inference." for n in range(30))
     summary = lead_summary(text, limit=100)
     assert 100 < len(summary) <= 200 and summary.endswith(".")
+
+
+def test_sentences_rank_by_what_they_share_and_by_their_place():
+    words = [frozenset("ab cd ef".split()), frozenset("gh ij".split()), frozenset("ab cd ef kl".split()),
+             frozenset("mn op".split())]
+    ranked = [_Sentence(n, f"s{n}", w) for n, w in enumerate(words)]
+    rank_sentences(ranked)
+    scores = [s.score for s in ranked]
+    assert abs(sum(scores) - 1) < 1e-9
+    # The two sentences that share words pass score to each other; the loners keep only
+    # what the lead bias gives them, the earlier one more.
+    assert scores[2] > scores[1] > scores[3]
+    assert scores[0] > scores[1]
+    alone = [_Sentence(n, f"s{n}", frozenset([f"w{n}"])) for n in range(3)]
+    rank_sentences(alone)
+    assert [round(s.score, 9) for s in alone] == [round(x / (1 + 1 / 2 + 1 / 3), 9) for x in (1, 1 / 2, 1 / 3)]
+    single = [_Sentence(0, "s0", frozenset())]
+    rank_sentences(single)
+    assert single[0].score == 1.0

@@ -1,7 +1,10 @@
 """``scrapy crawl`` with an exit status that tells: 2 when the spider's arguments were bad.
 
 Scrapy's own command exits 0 whenever the crawl got going, even when the spider closed at
-once because ``-a source=`` named no configured source.
+once because ``-a source=`` named no configured source. A spider name that is not one, or
+an extraction worker count that is no count, is a one-line usage error here, not a
+traceback. The command also starts the extraction pool's fork server before Scrapy sets up
+the crawl (:func:`pipelines.pool.start_fork_server`).
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ class Command(ScrapyCrawl):
         except ValueError as exc:
             raise UsageError(str(exc), print_help=False) from None
         if workers > 0:
-            # Its imports then overlap Scrapy's set-up of the crawl, which takes about as long.
+            # The fork server's imports (about a second) then overlap Scrapy's set-up of the
+            # crawl, which takes about as long, instead of holding up the first page.
             start_fork_server()
 
     def run(self, args, opts) -> None:

@@ -306,7 +306,21 @@ def _v5(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    """Each article's title words as dedupe compares them, kept from when it was stored.
+    Made again from the title for each candidate, they loaded jieba's dictionary into the
+    crawl process (a few tenths of a second with the reactor stopped, and its memory) and
+    segmented without the taxonomy's terms that the extraction workers segment with.
+    Articles stored before keep NULL: their words are made from the title as before."""
+    _script(
+        db,
+        """
+        ALTER TABLE articles ADD COLUMN title_words TEXT;    -- pipelines.dedupe.title_words, space-separated
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -217,9 +217,11 @@ def find_matches(db: sqlite_utils.Database, fp: Fingerprint, title: str | None, 
     chosen = sorted(candidates, key=lambda a: -candidates[a])[:MAX_CANDIDATES]
     matches: list[Match] = []
     marks = ",".join("?" * len(chosen))
-    for article_id, cluster_id, other_title, content_hash, signature in db.execute(
-            f"SELECT id, cluster_id, title, content_hash, minhash FROM articles WHERE id IN ({marks})", chosen):
-        if not same_title_story(fp.title_words, title_words(other_title), bool(title), bool(other_title)):
+    for article_id, cluster_id, other_title, other_words, content_hash, signature in db.execute(
+            f"SELECT id, cluster_id, title, title_words, content_hash, minhash FROM articles WHERE id IN ({marks})",
+            chosen):
+        theirs = title_words(other_title) if other_words is None else frozenset(other_words.split())
+        if not same_title_story(fp.title_words, theirs, bool(title), bool(other_title)):
             continue
         if content_hash == fp.content_hash:
             similarity = 1.0
@@ -245,8 +247,9 @@ def assign_cluster(db: sqlite_utils.Database, article_id: int, fp: Fingerprint, 
     transaction. Returns the match it joined, if any."""
     matches = find_matches(db, fp, title, text, exclude_id=article_id)
     best = matches[0] if matches else None
-    db.execute("UPDATE articles SET content_hash = ?, minhash = ?, cluster_id = ? WHERE id = ?",
-               [fp.content_hash, fp.signature or None, best.cluster_id if best else article_id, article_id])
+    db.execute("UPDATE articles SET content_hash = ?, minhash = ?, title_words = ?, cluster_id = ? WHERE id = ?",
+               [fp.content_hash, fp.signature or None, _stored_words(fp), best.cluster_id if best else article_id,
+                article_id])
     db.conn.executemany("INSERT OR IGNORE INTO minhash_bands (band_key, article_id) VALUES (?, ?)",
                    [(key, article_id) for key in fp.band_keys])
     return best
@@ -259,8 +262,13 @@ def reindex(db: sqlite_utils.Database, article_id: int, old: Fingerprint, new: F
                    [(key, article_id) for key in old.band_keys])
     db.conn.executemany("INSERT OR IGNORE INTO minhash_bands (band_key, article_id) VALUES (?, ?)",
                    [(key, article_id) for key in new.band_keys])
-    db.execute("UPDATE articles SET content_hash = ?, minhash = ? WHERE id = ?",
-               [new.content_hash, new.signature or None, article_id])
+    db.execute("UPDATE articles SET content_hash = ?, minhash = ?, title_words = ? WHERE id = ?",
+               [new.content_hash, new.signature or None, _stored_words(new), article_id])
+
+
+def _stored_words(fp: Fingerprint) -> str:
+    """The title words as the ``title_words`` column keeps them (no word holds a space)."""
+    return " ".join(sorted(fp.title_words))
 
 
 def is_rehost(url: str, text: str, aggregators: tuple[str, ...] = ()) -> bool:

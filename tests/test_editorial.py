@@ -193,6 +193,31 @@ def test_templates_under_different_headlines_are_different_stories(db):
     assert clusters[second] == second and clusters[third] == clusters[first] == first
 
 
+def test_title_words_are_kept_with_the_article_and_compared_as_kept(db):
+    """A candidate's title words are read as they were kept when it was stored (made where
+    it was fingerprinted, with the taxonomy's terms), not segmented again by the crawl
+    process; an article stored before they were kept has them made from its title."""
+    text = ("一家专注于边缘计算的初创公司近日推出了新一代模组，内置神经网络加速单元，可以在两瓦以内的功耗下完成多路视频的"
+            "目标检测。公司负责人介绍，这款模组主要面向工厂质检、仓储物流和社区安防等场景。")
+    first = store_article(db, record({"url": "https://a.test/1", "source": "", "text": text,
+                                      "published": "2022-10-13T08:00:00+08:00", "title": "边缘视觉模组发布"}))
+    (kept,) = db.execute("SELECT title_words FROM articles WHERE id = ?", [first]).fetchone()
+    assert kept and kept.split() == sorted(fingerprint("边缘视觉模组发布", text).title_words)
+    # What is kept is what is compared: kept words that the next title does not share keep
+    # a copy of the text apart, although the two titles themselves share words.
+    db.execute("UPDATE articles SET title_words = 'xyz' WHERE id = ?", [first])
+    db.conn.commit()
+    second = store_article(db, record({"url": "https://b.test/2", "source": "", "text": text,
+                                       "published": "2022-10-13T09:00:00+08:00", "title": "边缘视觉模组正式发布"}))
+    # Without kept words, the title is segmented as before: the third copy joins the first.
+    db.execute("UPDATE articles SET title_words = NULL WHERE id = ?", [first])
+    db.conn.commit()
+    third = store_article(db, record({"url": "https://c.test/3", "source": "", "text": text,
+                                      "published": "2022-10-13T10:00:00+08:00", "title": "边缘视觉模组今日发布"}))
+    clusters = dict(db.execute("SELECT id, cluster_id FROM articles").fetchall())
+    assert clusters[second] == second and clusters[third] == first
+
+
 def test_band_keys_stay_those_already_stored():
     """Archives keep band keys and signatures (datasketch 2.0's affine32 MinHash, seed 1,
     until the scheme was written out in pipelines.dedupe): these are the values datasketch

@@ -16,7 +16,10 @@ from pipelines.work import WORKER_NICENESS, proc_stat
 
 DEMO_CONFIG = ROOT / "crawler" / "demo" / "demo.toml"
 COLUMNS = ("canonical_url, url, first_url, source_id, title, author, authors, published, published_from,"
-           " language, text, summary, images, site")
+           " language, text, summary, images, site, relevance, topics, content_hash, minhash, title_words")
+# The stories, as sets of articles: ids follow the order results come back in, which differs.
+STORIES = ("SELECT group_concat(canonical_url, ' ') FROM (SELECT canonical_url, coalesce(cluster_id, id) AS story"
+           " FROM articles ORDER BY canonical_url) GROUP BY story ORDER BY 1")
 
 
 def test_the_pool_stores_exactly_what_inline_extraction_stores(site, tmp_path):
@@ -31,6 +34,7 @@ def test_the_pool_stores_exactly_what_inline_extraction_stores(site, tmp_path):
     assert len(rows(inline, query)) == 13
     assert rows(pooled, query) == rows(inline, query)
     assert rows(pooled, links) == rows(inline, links)
+    assert rows(pooled, STORIES) == rows(inline, STORIES)  # (copies crawled with the pool: test_editorial_cli)
 
 
 def descendants(pid: int) -> list[int]:

@@ -18,6 +18,12 @@ PARAGRAPHS = [
     "业内人士认为，合资品牌电动车在智能座舱和智能驾驶上与新势力存在差距，此次合作以合资而非采购的方式进行，将加速大众旗下车型在中国市场的智能化升级。",
 ]
 TITLE = "大众汽车与地平线成立合资企业，投资24亿欧元发力智能驾驶"
+LLM_CHIP_TITLE = "端侧大模型推理芯片发布"
+LLM_CHIP = [
+    "一家成立三年的芯片公司昨日发布了面向手机和笔记本电脑的推理芯片，宣称可在本地运行七十亿参数的语言模型。",
+    "这款芯片采用六纳米工艺，内置专用的矩阵运算单元和大容量片上缓存，整机功耗控制在五瓦以内，首批样片已交付客户。",
+    "公司表示，明年将推出面向汽车座舱的版本，并开放配套的编译工具链，帮助开发者把模型压缩后部署到终端。",
+]
 ORIGINAL = "http://auto.fixture.test/news/vw-horizon.html"
 CANONICAL = "https://auto.fixture.test/news/vw-horizon.html"
 
@@ -42,6 +48,11 @@ def story_site(tmp_path):
         "tw.fixture.test/a/vw.html": page(
             opencc.OpenCC("s2twp").convert(TITLE), [opencc.OpenCC("s2twp").convert(p) for p in PARAGRAPHS],
             "2022-10-14T09:00:00+08:00"),
+        # One story whose title shares words with its copy's only when both are segmented
+        # with the taxonomy's terms (端侧, 大模型, 推理芯片; jieba alone gives 推理, 模型, 芯片).
+        "chip.fixture.test/a/llm-chip.html": page(LLM_CHIP_TITLE, LLM_CHIP, "2022-10-13T10:00:00+08:00"),
+        "copy.fixture.test/p/77.html": page(LLM_CHIP_TITLE, ["本文转载自微信公众号“芯事”，经授权发布。", *LLM_CHIP],
+                                            "2022-10-13T18:00:00+08:00"),
         "other.fixture.test/a/chip.html": page(
             "国产RISC-V AI芯片流片成功，端侧算力8TOPS",
             ["成立于2020年的芯片初创公司澜芯科技，其首款端侧AI芯片澜芯L1已于近日完成流片，并顺利点亮。",
@@ -60,6 +71,23 @@ def story_site(tmp_path):
     yield MockSite(int(line.split()[1]), log), root
     process.terminate()
     process.wait(timeout=10)
+
+
+def test_a_copy_is_found_by_title_words_segmented_as_the_workers_segment_them(story_site, tmp_path, db_path):
+    """With the extraction pool, a candidate's title words are the ones kept when it was
+    stored, made in a worker with the taxonomy's terms like the new article's: made again
+    in the crawl process without them, these two titles shared no word, and the copy was
+    a story of its own."""
+    site, _ = story_site
+    config = tmp_path / "aibrief.toml"
+    config.write_text('timezone = "Asia/Shanghai"\n[crawl]\ndelay = 0.0\ntimeout = 5.0\nretries = 0\n', "utf-8")
+    urls = ["http://chip.fixture.test/a/llm-chip.html", "http://copy.fixture.test/p/77.html"]
+    crawl = scrapy_crawl("urls", "-a", "urls=" + ",".join(urls), "-s", "AIBRIEF_EXTRACT_WORKERS=2",
+                         config=config, db=db_path, site=site)
+    assert crawl.returncode == 0, crawl.stderr[-2000:]
+    stored = rows(db_path, "SELECT coalesce(cluster_id, id), title_words FROM articles")
+    assert len(stored) == 2 and len({story for story, _ in stored}) == 1
+    assert all({"端侧", "大模型", "推理芯片"} <= set(words.split()) for _, words in stored)
 
 
 def test_one_story_under_many_urls_then_an_updated_refetch(story_site, tmp_path, db_path):

@@ -10,7 +10,9 @@ Two articles are one story when
     similarity of at least :data:`SAME_STORY_JACCARD`, and
   * their titles share a word that says what the story is about (not 发布, 融资, 完成...),
     or one of them has no title. Pages that are one template under different headlines
-    (press-release forms, sample pages) are different stories.
+    (press-release forms, sample pages) are different stories. A title's words are kept
+    with its article (``title_words``) as they were segmented when it was fingerprinted,
+    with the taxonomy's terms, and a candidate's are read from there.
 
 Candidates are found by MinHash LSH (:func:`minhash`, :data:`BANDS` bands of
 :data:`ROWS` rows), and the band keys are kept in SQLite (``minhash_bands``), so adding an

@@ -111,11 +111,13 @@ def shingles(normalized: str) -> frozenset[str]:
     return frozenset(map(" ".join, zip(*(tokens[k:] for k in range(SHINGLE)))))
 
 
-@functools.lru_cache(maxsize=4096)  # a story's copies are compared with one another's titles over and over
+@functools.lru_cache(maxsize=4096)  # (copies of a story share their title)
 def title_words(title: str | None) -> frozenset[str]:
     from pipelines.classify import _tokenizer
 
-    text = normalize(title or "")
+    if not title:
+        return frozenset()  # (and no dictionary loaded for it)
+    text = normalize(title)
     words = {w for w in _tokenizer().cut(text, HMM=False) if _TITLE_WORD.fullmatch(w)}
     return frozenset(words - GENERIC_TITLE_WORDS)
 
@@ -167,10 +169,23 @@ def fingerprint(title: str | None, text: str) -> Fingerprint:
     keys: tuple[int, ...] = ()
     signature = b""
     if len(shingle_set) >= MIN_SHINGLES:
-        values = minhash(shingle_set).astype("<u4")
-        keys = tuple(_band_key(band, values[band * ROWS:(band + 1) * ROWS].tobytes()) for band in range(BANDS))
-        signature = values.tobytes()
+        signature = minhash(shingle_set).astype("<u4").tobytes()
+        keys = band_keys(signature)
     return Fingerprint(content_hash, len(shingle_set), keys, title_words(title), signature)
+
+
+def band_keys(signature: bytes) -> tuple[int, ...]:
+    """The LSH band keys of a signature as stored (NUM_PERM little-endian uint32); none
+    for an empty one."""
+    width = ROWS * 4
+    return tuple(_band_key(band, signature[band * width:(band + 1) * width]) for band in range(BANDS)) \
+        if signature else ()
+
+
+def indexed_band_keys(signature: bytes | None, text: str | None) -> tuple[int, ...]:
+    """The band keys a stored article is indexed under: made from its stored signature, or
+    from its text for an article stored before signatures were kept (schema 5)."""
+    return band_keys(signature) if signature is not None else fingerprint(None, text or "").band_keys
 
 
 def _band_key(band: int, rows: bytes) -> int:
@@ -257,11 +272,12 @@ def assign_cluster(db: sqlite_utils.Database, article_id: int, fp: Fingerprint, 
     return best
 
 
-def reindex(db: sqlite_utils.Database, article_id: int, old: Fingerprint, new: Fingerprint) -> None:
-    """An article's text changed (a refetch): its band keys and hash follow; its cluster
-    stays, so that what an issue says about the story does not move."""
+def reindex(db: sqlite_utils.Database, article_id: int, old_keys: tuple[int, ...], new: Fingerprint) -> None:
+    """An article's text changed (a refetch): its band keys (``old_keys`` before, see
+    :func:`indexed_band_keys`), hash and title words follow; its cluster stays, so that
+    what an issue says about the story does not move."""
     db.conn.executemany("DELETE FROM minhash_bands WHERE band_key = ? AND article_id = ?",
-                   [(key, article_id) for key in old.band_keys])
+                   [(key, article_id) for key in old_keys])
     db.conn.executemany("INSERT OR IGNORE INTO minhash_bands (band_key, article_id) VALUES (?, ?)",
                    [(key, article_id) for key in new.band_keys])
     db.execute("UPDATE articles SET content_hash = ?, minhash = ?, title_words = ? WHERE id = ?",

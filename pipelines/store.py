@@ -70,13 +70,13 @@ def store_article(db: sqlite_utils.Database, record: ArticleRecord, done: tuple[
     with immediate(db):
         for key in done:
             frontier.mark(db, key, "stored")
-        row = db.execute("SELECT id, title, text FROM articles WHERE canonical_url = ?",
+        row = db.execute("SELECT id, text, minhash FROM articles WHERE canonical_url = ?",
                          [record.canonical_url]).fetchone()
         if row is not None:
             if not refetch_requested(db, record.canonical_url):
                 return None
             _editorial_fields(record)  # an explicit re-fetch: classified now, whatever the crawl deferred
-            _update_article(db, row[0], record, dedupe.fingerprint(row[1], row[2]))
+            _update_article(db, row[0], record, dedupe.indexed_band_keys(row[2], row[1]))
             return row[0]
         cursor = db.execute(
             "INSERT INTO articles (canonical_url, url, first_url, source_id, title, author, authors,"
@@ -118,7 +118,8 @@ def _editorial_fields(record: ArticleRecord) -> None:
         record.fingerprint = dedupe.fingerprint(record.title, record.text)
 
 
-def _update_article(db: sqlite_utils.Database, article_id: int, record: ArticleRecord, old_fingerprint) -> None:
+def _update_article(db: sqlite_utils.Database, article_id: int, record: ArticleRecord,
+                    old_band_keys: tuple[int, ...]) -> None:
     """A re-fetched article: its row says what the page says now. The publication date
     moves only when the page states one; the source it was filed under stays."""
     from pipelines import dedupe
@@ -136,7 +137,7 @@ def _update_article(db: sqlite_utils.Database, article_id: int, record: ArticleR
          json.dumps(record.topics, ensure_ascii=False), article_id])
     db.execute("DELETE FROM article_links WHERE article_id = ?", [article_id])
     _insert_links(db, article_id, record.links)
-    dedupe.reindex(db, article_id, old_fingerprint, record.fingerprint)
+    dedupe.reindex(db, article_id, old_band_keys, record.fingerprint)
     db.execute("DELETE FROM refetch_requests WHERE canonical_url = ?", [record.canonical_url])
 
 

@@ -218,6 +218,22 @@ def test_title_words_are_kept_with_the_article_and_compared_as_kept(db):
     assert clusters[second] == second and clusters[third] == first
 
 
+def test_a_refetch_moves_the_band_keys_from_the_old_text_to_the_new(db):
+    """The old keys come from the stored signature, or from the text for a row stored
+    before signatures were kept; either way none of them is left behind."""
+    for n, signature_kept in enumerate((True, False)):
+        old, new = WEEK_BY_ID["s01"], WEEK_BY_ID["s10"]
+        url = f"https://refetch.test/{n}"
+        article_id = store_article(db, record({**old, "url": url}))
+        if not signature_kept:
+            db.execute("UPDATE articles SET minhash = NULL WHERE id = ?", [article_id])
+        db.execute("INSERT INTO refetch_requests (canonical_url, requested_at) VALUES (?, '')", [canonical_url(url)])
+        db.conn.commit()
+        assert store_article(db, record({**new, "url": url})) == article_id
+        kept = {key for (key,) in db.execute("SELECT band_key FROM minhash_bands WHERE article_id = ?", [article_id])}
+        assert kept == set(fingerprint(new["title"], new["text"]).band_keys) and kept
+
+
 def test_band_keys_stay_those_already_stored():
     """Archives keep band keys and signatures (datasketch 2.0's affine32 MinHash, seed 1,
     until the scheme was written out in pipelines.dedupe): these are the values datasketch

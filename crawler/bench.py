@@ -23,11 +23,14 @@ import json
 import os
 import re
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from pipelines.analysis.pool import proc_stat
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTS = 8
@@ -80,9 +83,6 @@ def build_site(pages: list[bytes], count: int, into: Path) -> list[str]:
 
 def _tree(pid: int) -> list[int]:
     """The process and every process under it."""
-    # Imported here, as in _usage: the bare run's process loads trafilatura and nothing more.
-    from pipelines.work import proc_stat
-
     children: dict[int, list[int]] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -99,8 +99,6 @@ def _tree(pid: int) -> list[int]:
 
 def _usage(pid: int) -> tuple[float, int] | None:
     """(CPU seconds, resident bytes) of one process, or None when it is gone."""
-    from pipelines.work import proc_stat
-
     fields = proc_stat(pid)
     if fields is None:
         return None
@@ -131,6 +129,8 @@ def watch(process: subprocess.Popen) -> tuple[float, float]:
 def bare(pages_dir: Path, part: int = 0, parts: int = 1) -> dict:
     """trafilatura alone over every page under ``pages_dir`` (or every ``parts``-th from the
     ``part``-th), in this process."""
+    # Imported here: every `aibrief` command imports this module, and trafilatura adds
+    # 0.2 s to the start of each (python -X importtime); only the bare run needs it.
     import trafilatura
 
     files = sorted(pages_dir.rglob("*.html"))[part::parts]
@@ -167,8 +167,6 @@ def crawl(urls_file: Path | None, proxy: str, workers: int, workdir: Path, sourc
     cpu, peak = watch(process)
     wall = time.perf_counter() - started
     errors = process.stderr.read().decode("utf-8", "replace").strip()
-    import sqlite3
-
     conn = sqlite3.connect(db)
     try:
         stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]

@@ -8,11 +8,11 @@ ten relevant, topics drawn from the shipped taxonomy, each with its own story cl
 MinHash band keys), written in bulk: their band keys are random 64-bit integers, which is
 what distinct texts give. Then it measures
 
-* ``build_issue_s``: :func:`pipelines.issues.build_issue` of the issue day after the
+* ``build_issue_s``: :func:`pipelines.editorial.issues.build_issue` of the issue day after the
   newest article (the median of three builds);
 * ``dedupe_ms``: fingerprinting one new article's text and putting it in its cluster in
-  the store's transaction (:func:`pipelines.dedupe.fingerprint` and
-  :func:`pipelines.dedupe.assign_cluster`), median and 95th percentile over articles of
+  the store's transaction (:func:`pipelines.analysis.dedupe.fingerprint` and
+  :func:`pipelines.analysis.dedupe.assign_cluster`), median and 95th percentile over articles of
   real-length text, half of them copies (syndicated, Traditional) of stored ones.
 
 The targets of issue 6: an issue over 100,000 articles in at most 2 s, one article's
@@ -23,12 +23,21 @@ from __future__ import annotations
 import json
 import random
 import statistics
+import sys
 import struct
 import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from crawler.config import default_editorial
+from pipelines.analysis.dedupe import BANDS, fingerprint
+from pipelines.analysis.text import convert
+from pipelines.archive.articles import ArticleRecord, store_article
+from pipelines.archive.clusters import assign_cluster
+from pipelines.archive.db import connect, immediate
+from pipelines.editorial.issues import build_issue
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEDUPE_SAMPLES = 60
@@ -41,8 +50,6 @@ def _text(rng: random.Random, sentences: int) -> str:
 
 
 def _populate(db, n: int, rng: random.Random, end: datetime, topics: list[str]) -> None:
-    from pipelines.dedupe import BANDS
-
     span = timedelta(days=730).total_seconds()
     batch: list[tuple] = []
     bands: list[tuple[int, int]] = []
@@ -76,13 +83,6 @@ def _populate(db, n: int, rng: random.Random, end: datetime, topics: list[str]) 
 
 def bench_editorial(n_articles: int) -> dict:
     """Measure issue building and one article's dedupe over an archive of ``n_articles``."""
-    from crawler.config import default_editorial
-    from pipelines import dedupe
-    from pipelines.db import connect, immediate
-    from pipelines.issues import build_issue
-    from pipelines.script import convert
-    from pipelines.store import ArticleRecord, store_article
-
     rng = random.Random(20221014)
     settings = default_editorial()
     day = date(2022, 10, 14)
@@ -129,7 +129,7 @@ def bench_editorial(n_articles: int) -> dict:
                     [f"https://new.bench.test/{n}", f"https://new.bench.test/{n}", title,
                      end.astimezone(timezone.utc).isoformat(), text, end.isoformat()]).lastrowid
                 started = time.perf_counter()
-                match = dedupe.assign_cluster(db, article_id, dedupe.fingerprint(title, text), title, text)
+                match = assign_cluster(db, article_id, fingerprint(title, text), title, text)
                 samples.append((time.perf_counter() - started) * 1000)
             joined += match is not None
         size_mb = path.stat().st_size / 2**20
@@ -149,6 +149,4 @@ def bench_editorial(n_articles: int) -> dict:
 
 
 if __name__ == "__main__":
-    import sys
-
     print(json.dumps(bench_editorial(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000), indent=2))

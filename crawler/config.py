@@ -1,16 +1,23 @@
 """The one TOML configuration file: where it is, what it may hold, and what it means.
 
-Everything that reads configuration goes through :func:`load_config`; it is also the one
-place where the environment (``AIBRIEF_CONFIG``, ``AIBRIEF_DB``) overrides the file.
+Everything that reads configuration goes through :func:`load_config`, which turns the file
+into the settings records of the layers that use them (:class:`schedules.settings.Config`
+holding :class:`pipelines.editorial.settings.IssueRules`,
+:class:`pipelines.analysis.settings.EditorialSettings` and the rest); it is also the one
+place where the environment (``AIBRIEF_CONFIG``, ``AIBRIEF_DB``) overrides the file. Every
+default is in the shipped ``aibrief.toml``: a table a configuration leaves out, or a key of
+it, takes the shipped value.
 A bad file raises :class:`ConfigError` whose message is one line naming the file, the key
 and the problem.
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
+import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
@@ -18,7 +25,13 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from schedules.due import DueRule, parse_due
+from crawler.discovery.listings import ListingRules
+from pipelines.analysis.settings import EditorialSettings, Topic
+from pipelines.analysis.summary import SUMMARIZERS
+from pipelines.analysis.text import SCRIPTS
+from pipelines.editorial.settings import IssueRules
+from schedules.due import parse_due
+from schedules.settings import Config, CrawlGroup, CrawlSettings, ScheduleSettings, Source
 
 DEFAULT_CONFIG_NAME = "aibrief.toml"
 DEFAULT_DB_NAME = "aibrief.db"
@@ -26,109 +39,12 @@ SOURCE_KINDS = ("feed", "sitemap", "listing", "arxiv", "github-trending", "wecha
 # What a source of these kinds fetches when it names no url of its own.
 DEFAULT_SOURCE_URLS = {"arxiv": "https://export.arxiv.org/api/query", "github-trending": "https://github.com/trending"}
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+# Tables whose keys a configuration may leave out: the shipped file's values stand in.
+DEFAULTED_TABLES = ("crawl", "issue", "schedule", "editorial")
 
 
 class ConfigError(Exception):
     """A configuration problem, worded as one line: ``FILE: KEY: PROBLEM``."""
-
-
-@dataclass(slots=True, frozen=True)
-class Source:
-    id: str
-    kind: str
-    name: str
-    url: str | None = None
-    # A path on the RSSHub instance named by ``crawl.rsshub``; used instead of ``url``.
-    route: str | None = None
-    enabled: bool = True
-    timezone: str | None = None  # for naive dates in this source's feed and pages
-    max_entries: int | None = None
-    # The kind's own options (crawler.config.KIND_OPTIONS), validated and typed.
-    options: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def option(self, name: str, default: Any = None) -> Any:
-        return self.options.get(name, default)
-
-    def feed_url(self, rsshub: str) -> str | None:
-        """The URL to fetch, or None while a bridge route has no bridge configured."""
-        if self.url:
-            return self.url
-        if self.route and rsshub:
-            return rsshub.rstrip("/") + self.route
-        return None
-
-
-@dataclass(slots=True, frozen=True)
-class CrawlSettings:
-    contact: str = "https://github.com/aibrief/aibrief"
-    delay: float = 1.0
-    timeout: float = 30.0
-    retries: int = 2
-    rsshub: str = ""
-    # A WeChat-to-RSS bridge: a feed URL with {id} (and/or {name}) for the account; empty:
-    # the RSSHub instance's wechat2rss route, when ``rsshub`` is set.
-    wechat_bridge: str = ""
-    # A page that failed this many crawls in a row is given up (kept, marked failed).
-    max_attempts: int = 5
-
-
-@dataclass(slots=True, frozen=True)
-class CrawlGroup:
-    """Sources crawled together on one interval by ``aibrief schedule``."""
-
-    name: str
-    sources: tuple[str, ...]  # source ids; "*" stands for every source no other group names
-    every: timedelta
-
-
-@dataclass(slots=True, frozen=True)
-class ScheduleSettings:
-    crawl: tuple[CrawlGroup, ...] = (CrawlGroup("all", ("*",), timedelta(hours=1)),)
-    # How late the issue build may still run after its due time (the scheduler was down).
-    misfire_grace: timedelta = timedelta(hours=6)
-
-
-@dataclass(slots=True, frozen=True)
-class IssueRules:
-    max_items: int = 9
-    due: DueRule = field(default_factory=lambda: parse_due("fri 08:00"))
-    title: str = "AI 簡報 {date:%Y%m%d} 期"
-    section: str = "嵌入式 AI"
-    summary_chars: int = 300
-
-    def title_for(self, day: date) -> str:
-        return self.title.format(date=day)
-
-
-@dataclass(slots=True, frozen=True)
-class Config:
-    path: Path | None  # None: the default that ships with the package
-    timezone: str
-    database: Path
-    crawl: CrawlSettings
-    issue: IssueRules
-    sources: tuple[Source, ...]
-    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
-    max_size_mb: float | None = None  # a cap on the archive's size; writes past it fail as on a full disk
-    editorial: EditorialSettings = field(default_factory=lambda: default_editorial())
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def source(self, source_id: str) -> Source | None:
-        return next((s for s in self.sources if s.id == source_id), None)
-
-    def group_sources(self, group: CrawlGroup) -> list[Source]:
-        """The active sources a crawl group covers ("*": those no other group names)."""
-        named = {s for g in self.schedule.crawl for s in g.sources if s != "*"}
-        wanted = set(group.sources)
-        return [s for s in self.active_sources()
-                if s.id in wanted or ("*" in wanted and s.id not in named)]
-
-    def active_sources(self) -> list[Source]:
-        """Enabled sources that can be fetched now (a bridge route needs its bridge)."""
-        return [s for s in self.sources if s.enabled and s.feed_url(self.crawl.rsshub)]
 
 
 def default_config_text() -> str:
@@ -172,17 +88,8 @@ def load_config(path: str | os.PathLike | None = None, db: str | os.PathLike | N
         database = config.database if config.database.is_absolute() else base / config.database
     else:
         database = Path.cwd() / DEFAULT_DB_NAME
-    return Config(
-        path=config_path.resolve() if config_path else None,
-        timezone=config.timezone,
-        database=database.absolute(),
-        crawl=config.crawl,
-        issue=config.issue,
-        sources=config.sources,
-        schedule=config.schedule,
-        max_size_mb=config.max_size_mb,
-        editorial=config.editorial,
-    )
+    return dataclasses.replace(config, path=config_path.resolve() if config_path else None,
+                               database=database.absolute())
 
 
 # --- validation -------------------------------------------------------------------------
@@ -201,8 +108,15 @@ _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "tru
                dict: "a table", list: "an array"}
 
 
-def _get(table: dict, key: str, kind: type, where: _Where, prefix: str, default: Any) -> Any:
+_REQUIRED: Any = object()
+
+
+def _get(table: dict, key: str, kind: type, where: _Where, prefix: str, default: Any = _REQUIRED) -> Any:
+    """``table[key]`` checked to be of ``kind``; ``default`` when it is not there (a key of
+    a table the shipped file fills in is always there)."""
     if key not in table:
+        if default is _REQUIRED:
+            raise where.error(f"{prefix}{key}", "missing")
         return default
     value = table[key]
     ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
@@ -210,6 +124,8 @@ def _get(table: dict, key: str, kind: type, where: _Where, prefix: str, default:
         value, ok = float(value), True
     if not ok:
         raise where.error(f"{prefix}{key}", f"must be {_TYPE_NAMES[kind]}, not {value!r}")
+    if kind is float and not math.isfinite(value):
+        raise where.error(f"{prefix}{key}", f"must be a finite number, not {value!r}")
     return value
 
 
@@ -240,55 +156,56 @@ def _positive(value: float | int, where: _Where, key: str, allow_zero: bool = Fa
     return value
 
 
+@functools.cache
+def _shipped_tables() -> dict:
+    """The shipped file's tables whose keys stand in for those a configuration leaves out."""
+    data = tomllib.loads(default_config_text())
+    return {"timezone": data["timezone"], **{name: data[name] for name in DEFAULTED_TABLES}}
+
+
+def _table(data: dict, name: str, where: _Where) -> dict:
+    """The configuration's table ``name`` over the shipped one."""
+    return {**_shipped_tables()[name], **_get(data, name, dict, where, "", {})}
+
+
 def _parse(data: dict, where: _Where) -> Config:
     _no_unknown(data, {"timezone", "database", "max_size_mb", "crawl", "issue", "sources", "schedule", "editorial"}, where, "")
-    timezone = _check_zone(_get(data, "timezone", str, where, "", "Asia/Shanghai"), where, "timezone")
+    timezone = _check_zone(_get(data, "timezone", str, where, "", _shipped_tables()["timezone"]), where, "timezone")
     database = Path(_get(data, "database", str, where, "", ""))
 
-    crawl_table = _get(data, "crawl", dict, where, "", {})
+    crawl_table = _table(data, "crawl", where)
     _no_unknown(crawl_table, {"contact", "delay", "timeout", "retries", "rsshub", "wechat_bridge", "max_attempts"},
                 where, "crawl.")
-    defaults = CrawlSettings()
-    rsshub = _get(crawl_table, "rsshub", str, where, "crawl.", defaults.rsshub)
+    rsshub = _get(crawl_table, "rsshub", str, where, "crawl.")
     if rsshub:
         _check_url(rsshub, where, "crawl.rsshub")
     crawl = CrawlSettings(
-        contact=_check_url(_get(crawl_table, "contact", str, where, "crawl.", defaults.contact),
-                           where, "crawl.contact"),
-        delay=_positive(_get(crawl_table, "delay", float, where, "crawl.", defaults.delay),
-                        where, "crawl.delay", allow_zero=True),
-        timeout=_positive(_get(crawl_table, "timeout", float, where, "crawl.", defaults.timeout),
-                          where, "crawl.timeout"),
-        retries=_positive(_get(crawl_table, "retries", int, where, "crawl.", defaults.retries),
-                          where, "crawl.retries", allow_zero=True),
+        contact=_check_url(_get(crawl_table, "contact", str, where, "crawl."), where, "crawl.contact"),
+        delay=_positive(_get(crawl_table, "delay", float, where, "crawl."), where, "crawl.delay", allow_zero=True),
+        timeout=_positive(_get(crawl_table, "timeout", float, where, "crawl."), where, "crawl.timeout"),
+        retries=_positive(_get(crawl_table, "retries", int, where, "crawl."), where, "crawl.retries", allow_zero=True),
         rsshub=rsshub,
-        wechat_bridge=_check_bridge(_get(crawl_table, "wechat_bridge", str, where, "crawl.", defaults.wechat_bridge),
+        wechat_bridge=_check_bridge(_get(crawl_table, "wechat_bridge", str, where, "crawl."),
                                     where, "crawl.wechat_bridge"),
-        max_attempts=_positive(_get(crawl_table, "max_attempts", int, where, "crawl.", defaults.max_attempts),
-                               where, "crawl.max_attempts"),
+        max_attempts=_positive(_get(crawl_table, "max_attempts", int, where, "crawl."), where, "crawl.max_attempts"),
     )
 
-    issue_table = _get(data, "issue", dict, where, "", {})
+    issue_table = _table(data, "issue", where)
     _no_unknown(issue_table, {"max_items", "due", "title", "section", "summary_chars"}, where, "issue.")
-    rules = IssueRules()
-    due_text = _get(issue_table, "due", str, where, "issue.", None)
     try:
-        due = parse_due(due_text) if due_text is not None else rules.due
+        due = parse_due(_get(issue_table, "due", str, where, "issue."))
     except ValueError as exc:
         raise where.error("issue.due", str(exc)) from None
-    title = _get(issue_table, "title", str, where, "issue.", rules.title)
+    title = _get(issue_table, "title", str, where, "issue.")
     try:
         title.format(date=date(2022, 10, 14))
     except (KeyError, IndexError, ValueError, AttributeError) as exc:
         raise where.error("issue.title", f"bad template {title!r} (use {{date:%Y%m%d}}): {exc}") from None
     issue = IssueRules(
-        max_items=_positive(_get(issue_table, "max_items", int, where, "issue.", rules.max_items),
-                            where, "issue.max_items"),
-        due=due,
+        max_items=_positive(_get(issue_table, "max_items", int, where, "issue."), where, "issue.max_items"),
         title=title,
-        section=_get(issue_table, "section", str, where, "issue.", rules.section),
-        summary_chars=_positive(_get(issue_table, "summary_chars", int, where, "issue.",
-                                     rules.summary_chars), where, "issue.summary_chars"),
+        section=_get(issue_table, "section", str, where, "issue."),
+        summary_chars=_positive(_get(issue_table, "summary_chars", int, where, "issue."), where, "issue.summary_chars"),
     )
 
     source_list = _get(data, "sources", list, where, "", [])
@@ -303,7 +220,7 @@ def _parse(data: dict, where: _Where) -> Config:
             raise where.error(f"{prefix}id", f"duplicate source id {source.id!r}")
         seen.add(source.id)
         sources.append(source)
-    schedule = _parse_schedule(_get(data, "schedule", dict, where, "", {}), where, seen)
+    schedule = _parse_schedule(_table(data, "schedule", where), where, seen, due)
     max_size = _get(data, "max_size_mb", float, where, "", None)
     if max_size is not None:
         _positive(max_size, where, "max_size_mb")
@@ -324,19 +241,16 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{unit: float(match[1])})
 
 
-def _duration(table: dict, key: str, where: _Where, prefix: str, default: timedelta) -> timedelta:
-    text = _get(table, key, str, where, prefix, None)
-    if text is None:
-        return default
+def _duration(table: dict, key: str, where: _Where, prefix: str) -> timedelta:
+    text = _get(table, key, str, where, prefix)
     try:
         return parse_duration(text)
     except ValueError as exc:
         raise where.error(f"{prefix}{key}", str(exc)) from None
 
 
-def _parse_schedule(table: dict, where: _Where, source_ids: set[str]) -> ScheduleSettings:
+def _parse_schedule(table: dict, where: _Where, source_ids: set[str], due) -> ScheduleSettings:
     _no_unknown(table, {"crawl", "misfire_grace"}, where, "schedule.")
-    defaults = ScheduleSettings()
     groups: list[CrawlGroup] = []
     for n, group in enumerate(_get(table, "crawl", list, where, "schedule.", [])):
         prefix = f"schedule.crawl[{n}]."
@@ -350,9 +264,11 @@ def _parse_schedule(table: dict, where: _Where, source_ids: set[str]) -> Schedul
         for source_id in sources:
             if source_id != "*" and source_id not in source_ids:
                 raise where.error(f"{prefix}sources", f"unknown source {source_id!r}")
-        groups.append(CrawlGroup(name, tuple(sources), _duration(group, "every", where, prefix, timedelta(hours=1))))
-    return ScheduleSettings(crawl=tuple(groups) or defaults.crawl,
-                            misfire_grace=_duration(table, "misfire_grace", where, "schedule.", defaults.misfire_grace))
+        groups.append(CrawlGroup(name, tuple(sources), _duration({"every": "1h", **group}, "every", where, prefix)))
+    if not groups:
+        raise where.error("schedule.crawl", "give at least one crawl group ([[schedule.crawl]])")
+    return ScheduleSettings(crawl=tuple(groups), misfire_grace=_duration(table, "misfire_grace", where, "schedule."),
+                            due=due)
 
 
 def _parse_source(table: dict, where: _Where, prefix: str, crawl: CrawlSettings) -> Source:
@@ -445,9 +361,7 @@ def _kind_options(kind: str, options: dict, where: _Where, prefix: str) -> dict[
             except re.error as exc:
                 raise where.error(f"{prefix}{key}", f"not a regular expression: {exc}") from None
     if kind == "listing":
-        from crawler.discovery.listings import ListingRules  # selectors are checked where they are used
-
-        try:
+        try:  # (selectors are checked where they are used)
             ListingRules.from_options(found)
         except ValueError as exc:
             key, _, problem = str(exc).partition(": ")
@@ -495,96 +409,42 @@ def _bridge_url(crawl: CrawlSettings, account: str, name: str) -> str | None:
     return template.format(id=quote(account.strip(), safe=""), name=quote(name.strip(), safe=""))
 
 
-def config_for_crawler(crawler) -> Config:
-    """The configuration a Scrapy crawl runs with, loaded once per crawler.
-
-    ``AIBRIEF_CONFIG`` and ``AIBRIEF_DB`` come as Scrapy settings (``-s``) or, through
-    :func:`load_config`, from the environment, exactly as for the ``aibrief`` command.
-    """
-    config = getattr(crawler, "_aibrief_config", None)
-    if config is None:
-        config = load_config(crawler.settings.get("AIBRIEF_CONFIG"), crawler.settings.get("AIBRIEF_DB"))
-        crawler._aibrief_config = config
-    return config
-
-
 # --- editorial: the relevance taxonomy, composing and writing out an issue --------------
 # Its own table, ``[editorial]`` with ``[[editorial.topics]]``. A configuration without it
 # (or without some of its keys) takes the shipped aibrief.toml's values: the taxonomy is
 # data, kept in one place.
 
-SCRIPT_NAMES = ("fetched", "simplified", "traditional", "taiwan")  # pipelines.script.SCRIPTS
-SUMMARIZER_NAMES = ("textrank", "lead")  # pipelines.summary.SUMMARIZERS
 EDITORIAL_KEYS = {"threshold", "title_weight", "topic_min", "max_topic_share", "half_life", "sections",
                   "default_section", "script", "summarizer", "aggregators", "topics"}
 
 
-@dataclass(slots=True, frozen=True)
-class Topic:
-    name: str
-    section: str
-    terms: tuple[tuple[str, float], ...]  # (term, weight), as configured
-
-
-@dataclass(slots=True, frozen=True)
-class EditorialSettings:
-    threshold: float = 4.0
-    title_weight: float = 2.0
-    topic_min: float = 2.0
-    max_topic_share: float = 0.34
-    half_life: timedelta = timedelta(days=3)
-    sections: tuple[str, ...] = ()
-    default_section: str = "产业动态"
-    script: str = "fetched"
-    summarizer: str = "textrank"
-    aggregators: tuple[str, ...] = ()
-    topics: tuple[Topic, ...] = ()
-
-    def section_of(self, topics: list[str] | tuple[str, ...]) -> str:
-        """The section an item with these topics (best first) files under."""
-        by_name = {topic.name: topic.section for topic in self.topics}
-        for name in topics:
-            if name in by_name:
-                return by_name[name]
-        return self.default_section
-
-
-def _shipped_editorial_table() -> dict:
-    return tomllib.loads(default_config_text()).get("editorial", {})
-
-
-_DEFAULT_EDITORIAL: list[EditorialSettings] = []
-
-
+@functools.cache
 def default_editorial() -> EditorialSettings:
     """The editorial settings of the shipped aibrief.toml."""
-    if not _DEFAULT_EDITORIAL:
-        _DEFAULT_EDITORIAL.append(_parse_editorial({}, _Where(f"<default {DEFAULT_CONFIG_NAME}>")))
-    return _DEFAULT_EDITORIAL[0]
+    return _parse_editorial({}, _Where(f"<default {DEFAULT_CONFIG_NAME}>"))
 
 
 def _parse_editorial(table: dict, where: _Where) -> EditorialSettings:
     _no_unknown(table, EDITORIAL_KEYS, where, "editorial.")
-    shipped = _shipped_editorial_table()
+    shipped = dict(_shipped_tables()["editorial"])
     if "topics" in table:  # a taxonomy of its own: the shipped section order does not fit it
         shipped.pop("sections", None)
     table = {**shipped, **table}
     p = "editorial."
-    defaults = EditorialSettings()
 
-    def number(key: str, default: float, allow_zero: bool = False) -> float:
-        return _positive(_get(table, key, float, where, p, default), where, p + key, allow_zero)
+    def number(key: str, allow_zero: bool = False) -> float:
+        return _positive(_get(table, key, float, where, p), where, p + key, allow_zero)
 
-    share = number("max_topic_share", defaults.max_topic_share)
+    share = number("max_topic_share")
     if share > 1:
         raise where.error(p + "max_topic_share", f"must be a share between 0 and 1, not {share!r}")
-    script = _get(table, "script", str, where, p, defaults.script)
-    if script not in SCRIPT_NAMES:
-        raise where.error(p + "script", f"unknown script {script!r} (known: {', '.join(SCRIPT_NAMES)})")
-    summarizer = _get(table, "summarizer", str, where, p, defaults.summarizer)
-    if summarizer not in SUMMARIZER_NAMES:
-        raise where.error(p + "summarizer", f"unknown summarizer {summarizer!r} (known: {', '.join(SUMMARIZER_NAMES)})")
-    aggregators = _get(table, "aggregators", list, where, p, [])
+    script = _get(table, "script", str, where, p)
+    if script not in SCRIPTS:
+        raise where.error(p + "script", f"unknown script {script!r} (known: {', '.join(SCRIPTS)})")
+    summarizer = _get(table, "summarizer", str, where, p)
+    if summarizer not in SUMMARIZERS:
+        raise where.error(p + "summarizer", f"unknown summarizer {summarizer!r} (known: {', '.join(SUMMARIZERS)})")
+    aggregators = _get(table, "aggregators", list, where, p)
     if not all(isinstance(host, str) and host and "/" not in host for host in aggregators):
         raise where.error(p + "aggregators", "must be a list of host names such as \"app.myzaker.com\"")
 
@@ -610,7 +470,7 @@ def _parse_editorial(table: dict, where: _Where) -> EditorialSettings:
     if not topics:
         raise where.error(p + "topics", "give at least one topic ([[editorial.topics]])")
 
-    default_section = _get(table, "default_section", str, where, p, defaults.default_section)
+    default_section = _get(table, "default_section", str, where, p)
     sections = _get(table, "sections", list, where, p, [])
     if not all(isinstance(s, str) and s.strip() for s in sections) or len(set(sections)) != len(sections):
         raise where.error(p + "sections", "must be a list of distinct section names")
@@ -621,11 +481,11 @@ def _parse_editorial(table: dict, where: _Where) -> EditorialSettings:
                 raise where.error(p + "sections", f"{section!r} is a topic's section but not in the list")
             order.append(section)
     return EditorialSettings(
-        threshold=number("threshold", defaults.threshold),
-        title_weight=number("title_weight", defaults.title_weight),
-        topic_min=number("topic_min", defaults.topic_min, allow_zero=True),
+        threshold=number("threshold"),
+        title_weight=number("title_weight"),
+        topic_min=number("topic_min", allow_zero=True),
         max_topic_share=share,
-        half_life=_duration(table, "half_life", where, p, defaults.half_life),
+        half_life=_duration(table, "half_life", where, p),
         sections=tuple(order),
         default_section=default_section,
         script=script,

@@ -23,8 +23,8 @@ class PageItem:
     canonical_url: str | None = None
     article: Any = None
     summary: str | None = None
-    classification: Any = None  # pipelines.classify.Classification
-    fingerprint: Any = None  # pipelines.dedupe.Fingerprint
+    classification: Any = None  # pipelines.analysis.classify.Classification
+    fingerprint: Any = None  # pipelines.analysis.dedupe.Fingerprint
 
     def __repr__(self) -> str:
         # Scrapy logs dropped items; keep the page bytes out of the log.

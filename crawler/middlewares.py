@@ -29,7 +29,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectError, ConnectionLost, ConnectionRefusedError, DNSLookupError
 from twisted.web._newclient import ResponseNeverReceived
 
-from pipelines import clock
+from pipelines.archive import clock
 
 logger = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ import sqlite3
 
 from scrapy import signals
 
-from crawler.config import config_for_crawler
-from pipelines.store import Archive, sync_sources
-from schedules import runs
-from schedules.health import update_health
+from pipelines.archive import runs
+from pipelines.archive.articles import sync_sources
+from pipelines.archive.health import update_health
+from pipelines.store import Archive, crawl_config
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +35,9 @@ class RunRecorder:
         return recorder
 
     def spider_opened(self, spider) -> None:
-        config = config_for_crawler(self.crawler)
+        config = crawl_config(self.crawler)
         self.db = Archive.for_crawler(self.crawler).db
-        sync_sources(self.db, config)
+        sync_sources(self.db, config.source_rows())
         if self.owns_run:
             self.run_id = runs.start_run(self.db, f"scrapy crawl {spider.name}", [])
         logger.info("crawl run %d recording into %s", self.run_id, config.database)

@@ -1,9 +1,10 @@
-"""Scrapy settings for aibrief: every default in one place.
+"""Scrapy settings for aibrief: every process default in one place.
 
 ``scrapy crawl <spider>`` from the checkout and the ``aibrief`` command both run with
-these. Values that belong to the user (delay, timeout, retries, contact URL) come from the
-TOML configuration and are applied by the spiders' ``update_settings``; our own settings
-share the ``AIBRIEF_`` prefix.
+these. Values that belong to the user (USER_AGENT's contact URL, DOWNLOAD_DELAY,
+DOWNLOAD_TIMEOUT, RETRY_TIMES) are not here: they come from the TOML configuration (whose
+shipped copy holds their defaults) and are applied by the spiders' ``update_settings``;
+our own settings share the ``AIBRIEF_`` prefix.
 """
 
 BOT_NAME = "aibrief"
@@ -15,6 +16,9 @@ COMMANDS_MODULE = "crawler.commands"
 # find them" (the AIBRIEF_CONFIG / AIBRIEF_DB environment, ./aibrief.toml, the default).
 AIBRIEF_CONFIG = None
 AIBRIEF_DB = None
+# The parsed configuration (schedules.settings.Config): set by the spiders from the file
+# above before the settings freeze, read by every component in from_crawler.
+AIBRIEF_SETTINGS = None
 # The crawl_runs row this process reports into; None: the process records a run of its own.
 AIBRIEF_RUN_ID = None
 # Extraction worker processes: None is one per core, 0 extracts inline in the reactor.
@@ -40,10 +44,7 @@ CONCURRENT_ITEMS = 4
 # per response, so the source was parsed again for every page (about a millisecond of
 # main-process time each, measured with aibrief bench). Our callbacks return no values.
 WARN_ON_GENERATOR_RETURN_VALUE = False
-DOWNLOAD_DELAY = 1.0
 COOKIES_ENABLED = False
-DOWNLOAD_TIMEOUT = 30
-RETRY_TIMES = 2
 # Article pages are tens of kilobytes; 10 MB is far beyond any of them and keeps a
 # runaway or hostile response from filling memory.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
@@ -66,11 +67,8 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 
 ITEM_PIPELINES = {
     "pipelines.canonical.CanonicalPipeline": 100,
-    "pipelines.extract.ExtractPipeline": 300,
-    "pipelines.enrich.EnrichPipeline": 500,
-    "pipelines.classify.ClassifyPipeline": 600,
-    "pipelines.dedupe.DedupePipeline": 700,
-    "pipelines.store.StorePipeline": 800,
+    "pipelines.analyse.AnalysePipeline": 200,
+    "pipelines.store.StorePipeline": 300,
 }
 EXTENSIONS = {
     "crawler.runrecord.RunRecorder": 500,

@@ -1,187 +1,27 @@
-"""Storing articles: one row per canonical URL, with its cited links, in one transaction.
+"""The store stage: each analysed page becomes an article in the archive
+(:func:`pipelines.archive.articles.store_article`), in one transaction with its frontier row
+and its story cluster.
 
-The crawl process holds one writer connection (:class:`Archive`), shared by the stages
-that read the archive (the canonical stage's "stored already?") and this one.
+The crawl process holds one writer connection (:class:`Archive`), shared by the spiders
+(the frontier), the stages that read the archive (the canonical stage's "stored already?")
+and this one. Components find the crawl's configuration in the ``AIBRIEF_SETTINGS``
+setting, which the spiders set from the configuration file before the settings freeze.
 """
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import sqlite_utils
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from pipelines.canonical import canonical_url
-from pipelines import frontier
-from pipelines.db import connect, immediate, iso, utcnow
-from pipelines.links import Link
+from pipelines.analysis.urls import canonical_url
+from pipelines.archive import frontier
+from pipelines.archive.articles import ArticleRecord, refetch_requested, store_article, stored_canonical_urls
+from pipelines.archive.db import connect, immediate
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class ArticleRecord:
-    """An article as the archive keeps it."""
-
-    canonical_url: str
-    url: str
-    source_id: str | None
-    text: str
-    summary: str
-    published: datetime
-    published_from: str  # adapter | page | feed | fetched: where the date came from
-    fetched_at: datetime
-    first_url: str | None = None
-    title: str | None = None
-    author: str | None = None
-    authors: list[str] = field(default_factory=list)
-    language: str | None = None
-    links: list[Link] = field(default_factory=list)
-    images: list[str] = field(default_factory=list)
-    site: str | None = None
-    # Editorial (pipelines.classify, pipelines.dedupe); computed here when not given.
-    relevance: float | None = None
-    topics: list[str] | None = None
-    fingerprint: Any = None  # pipelines.dedupe.Fingerprint
-    # Stored unclassified, to be classified and clustered later (pipelines.compose.classify_stored).
-    defer_editorial: bool = False
-
-
-def store_article(db: sqlite_utils.Database, record: ArticleRecord, done: tuple[str, ...] = ()) -> int | None:
-    """Insert the article; None if its canonical URL is stored already (nothing changes),
-    unless a re-fetch of it was asked for (``aibrief refetch``): then its row is updated
-    in place (same id, same story cluster, the issues citing it unchanged).
-
-    The article is classified and put in its story's cluster (:mod:`pipelines.dedupe`) in
-    the same transaction. ``done``: frontier rows (URLs that led to this article) marked
-    stored in the same transaction, so that a crash never leaves an article stored and
-    its URL pending, or the other way round.
-    """
-    from pipelines import dedupe
-
-    if not record.defer_editorial:
-        _editorial_fields(record)
-    with immediate(db):
-        for key in done:
-            frontier.mark(db, key, "stored")
-        row = db.execute("SELECT id, text, minhash FROM articles WHERE canonical_url = ?",
-                         [record.canonical_url]).fetchone()
-        if row is not None:
-            if not refetch_requested(db, record.canonical_url):
-                return None
-            _editorial_fields(record)  # an explicit re-fetch: classified now, whatever the crawl deferred
-            _update_article(db, row[0], record, dedupe.indexed_band_keys(row[2], row[1]))
-            return row[0]
-        cursor = db.execute(
-            "INSERT INTO articles (canonical_url, url, first_url, source_id, title, author, authors,"
-            " published, published_from, language, text, summary, fetched_at, images, site, relevance, topics)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [record.canonical_url, record.url, record.first_url, record.source_id, record.title,
-             record.author, json.dumps(record.authors, ensure_ascii=False), iso(record.published),
-             record.published_from, record.language, record.text, record.summary,
-             iso(record.fetched_at), json.dumps(record.images), record.site, record.relevance,
-             json.dumps(record.topics, ensure_ascii=False)])
-        article_id = cursor.lastrowid
-        if record.fingerprint is not None:
-            dedupe.assign_cluster(db, article_id, record.fingerprint, record.title, record.text)
-        _insert_links(db, article_id, record.links)
-        now = iso(utcnow())
-        db.execute("INSERT INTO frontier (canonical_url, url, source_id, state, attempts, discovered_at, updated_at)"
-                   " VALUES (?, ?, ?, 'stored', 1, ?, ?) ON CONFLICT (canonical_url) DO UPDATE SET state = 'stored'",
-                   [record.canonical_url, record.url, record.source_id, now, now])
-        # An issue imported or built before this page was fetched cites it by URL.
-        db.execute("UPDATE issue_items SET article_id = ? WHERE canonical_url = ? AND article_id IS NULL",
-                   [article_id, record.canonical_url])
-    return article_id
-
-
-def _insert_links(db: sqlite_utils.Database, article_id: int, links: list[Link]) -> None:
-    db.conn.executemany("INSERT OR IGNORE INTO article_links (article_id, url, role, label) VALUES (?, ?, ?, ?)",
-                        [(article_id, link.url, link.role, link.label or None) for link in links])
-
-
-def _editorial_fields(record: ArticleRecord) -> None:
-    """Relevance, topics and fingerprint, where the pipeline stages did not give them."""
-    from pipelines import dedupe
-    from pipelines.classify import classify
-
-    if record.relevance is None or record.topics is None:
-        result = classify(record.title or "", record.text)
-        record.relevance, record.topics = result.score, result.topics
-    if record.fingerprint is None:
-        record.fingerprint = dedupe.fingerprint(record.title, record.text)
-
-
-def _update_article(db: sqlite_utils.Database, article_id: int, record: ArticleRecord,
-                    old_band_keys: tuple[int, ...]) -> None:
-    """A re-fetched article: its row says what the page says now. The publication date
-    moves only when the page states one; the source it was filed under stays."""
-    from pipelines import dedupe
-
-    dated = record.published_from in ("adapter", "page")
-    db.execute(
-        "UPDATE articles SET url = ?, source_id = coalesce(source_id, ?), title = ?, author = ?, authors = ?,"
-        " published = CASE WHEN ? THEN ? ELSE published END,"
-        " published_from = CASE WHEN ? THEN ? ELSE published_from END,"
-        " language = ?, text = ?, summary = ?, fetched_at = ?, images = ?, site = ?, relevance = ?, topics = ?"
-        " WHERE id = ?",
-        [record.url, record.source_id, record.title, record.author, json.dumps(record.authors, ensure_ascii=False),
-         dated, iso(record.published), dated, record.published_from, record.language, record.text,
-         record.summary, iso(record.fetched_at), json.dumps(record.images), record.site, record.relevance,
-         json.dumps(record.topics, ensure_ascii=False), article_id])
-    db.execute("DELETE FROM article_links WHERE article_id = ?", [article_id])
-    _insert_links(db, article_id, record.links)
-    dedupe.reindex(db, article_id, old_band_keys, record.fingerprint)
-    db.execute("DELETE FROM refetch_requests WHERE canonical_url = ?", [record.canonical_url])
-
-
-def refetch_requested(db: sqlite_utils.Database, canonical_url: str) -> bool:
-    return db.execute("SELECT 1 FROM refetch_requests WHERE canonical_url = ?", [canonical_url]).fetchone() is not None
-
-
-def request_refetch(db: sqlite_utils.Database, canonical_url: str, url: str) -> None:
-    """Ask for a stored article to be fetched again and its row updated: the frontier
-    holds the URL as pending (so the next crawl, or ``scrapy crawl urls``, fetches it)
-    and the request lets the stored article through the canonical stage once."""
-    now = iso(utcnow())
-    with immediate(db):
-        db.execute("INSERT INTO refetch_requests (canonical_url, requested_at) VALUES (?, ?)"
-                   " ON CONFLICT (canonical_url) DO UPDATE SET requested_at = excluded.requested_at",
-                   [canonical_url, now])
-        db.execute("INSERT INTO frontier (canonical_url, url, source_id, state, attempts, discovered_at, updated_at)"
-                   " VALUES (?, ?, NULL, 'pending', 0, ?, ?) ON CONFLICT (canonical_url) DO UPDATE SET"
-                   " state = 'pending', attempts = 0, next_attempt = NULL, last_error = NULL, updated_at = ?",
-                   [canonical_url, url, now, now, now])
-
-
-def sync_sources(db: sqlite_utils.Database, config) -> None:
-    """Make the sources table say what the configuration says (sources are never deleted:
-    articles keep naming the source they came from)."""
-    now = iso(utcnow())
-    with immediate(db):
-        for source in config.sources:
-            db.execute(
-                "INSERT INTO sources (id, kind, name, url, enabled, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name,"
-                " url = excluded.url, enabled = excluded.enabled, updated_at = excluded.updated_at",
-                [source.id, source.kind, source.name, source.feed_url(config.crawl.rsshub) or source.route,
-                 int(source.enabled), now])
-
-
-def stored_canonical_urls(db: sqlite_utils.Database, urls: list[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(urls), 500):
-        chunk = urls[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(row[0] for row in db.execute(
-            f"SELECT canonical_url FROM articles WHERE canonical_url IN ({marks})", chunk))
-    return found
 
 
 # The crawl commits one article at a time, and SQLite copies the write-ahead log back into
@@ -198,7 +38,7 @@ CRAWL_WAL_LIMIT = 64 * 2**20
 class Archive:
     """The crawl process's one connection to the archive."""
 
-    def __init__(self, path: Path, max_attempts: int = 5, max_size_mb: float | None = None) -> None:
+    def __init__(self, path: Path, max_attempts: int, max_size_mb: float | None = None) -> None:
         self.db = connect(path, max_size_mb=max_size_mb)
         self.db.execute(f"PRAGMA wal_autocheckpoint = {CRAWL_WAL_PAGES}")
         self.db.execute(f"PRAGMA journal_size_limit = {CRAWL_WAL_LIMIT}")
@@ -208,9 +48,7 @@ class Archive:
     def for_crawler(cls, crawler) -> Archive:
         archive = getattr(crawler, "_aibrief_archive", None)
         if archive is None:
-            from crawler.config import config_for_crawler
-
-            config = config_for_crawler(crawler)
+            config = crawl_config(crawler)
             archive = cls(config.database, config.crawl.max_attempts, config.max_size_mb)
             crawler._aibrief_archive = archive
         return archive
@@ -230,8 +68,17 @@ class Archive:
             frontier.mark_failed(self.db, key, reason, self.max_attempts)
 
 
+def crawl_config(crawler):
+    """The configuration this crawl runs with (a :class:`schedules.settings.Config`), as the
+    spider put it in the ``AIBRIEF_SETTINGS`` setting."""
+    config = crawler.settings.get("AIBRIEF_SETTINGS")
+    if config is None:
+        raise RuntimeError("AIBRIEF_SETTINGS is not set: aibrief's pipelines run under aibrief's spiders")
+    return config
+
+
 def article_record(item) -> ArticleRecord:
-    """The record for a page that went through the extract and enrich stages.
+    """The record for a page that went through the analyse stage.
 
     The date is the page's own when it gives one, else the feed's, else the fetch time,
     and the record says which.
@@ -260,10 +107,9 @@ def article_record(item) -> ArticleRecord:
         links=article.links,
         images=article.images,
         site=article.site,
-        relevance=item.classification.score if item.classification is not None else None,
-        topics=item.classification.topics if item.classification is not None else None,
+        relevance=item.classification.score,
+        topics=item.classification.topics,
         fingerprint=item.fingerprint,
-        defer_editorial=item.classification is None,
     )
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from pipelines.db import connect, immediate, iso, utcnow
+from pipelines.archive.db import connect, immediate, iso, utcnow
 
 # Renewed every RENEW_SECONDS while working; a holder silent for LEASE_SECONDS is gone.
 LEASE_SECONDS = 300

@@ -12,11 +12,11 @@ import subprocess
 import sys
 from collections import defaultdict
 
-from crawler.config import Config
-from pipelines.db import connect
-from pipelines.store import sync_sources
-from schedules import runs
+from pipelines.archive import runs
+from pipelines.archive.articles import sync_sources
+from pipelines.archive.db import connect
 from schedules.lock import Lease
+from schedules.settings import Config
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def crawl(config: Config, source_ids: list[str] | None = None, *, command: str =
     sources = select_sources(config, source_ids)
     db = connect(config.database)
     try:
-        sync_sources(db, config)
+        sync_sources(db, config.source_rows())
         run_id = runs.start_run(db, command, [s.id for s in sources])
         by_spider: dict[str, list[str]] = defaultdict(list)
         for source in sources:
@@ -73,10 +73,9 @@ def crawl(config: Config, source_ids: list[str] | None = None, *, command: str =
         clean = True
         errors: list[str] = []
         for spider, ids in by_spider.items():
-            argv = [sys.executable, "-m", "scrapy", "crawl", spider, "-a", f"source={','.join(ids)}",
-                    "-s", f"AIBRIEF_RUN_ID={run_id}", "-s", f"LOG_LEVEL={log_level}"]
+            argv = scrapy_argv(spider, {"source": ",".join(ids)}, {"AIBRIEF_RUN_ID": run_id, "LOG_LEVEL": log_level})
             logger.info("running %s", " ".join(argv[2:]))
-            code = _wait(subprocess.Popen(argv, env=child_environment(config, env)), lease)
+            code = wait(subprocess.Popen(argv, env=child_environment(config, env)), lease)
             if code != 0:
                 clean = False
                 errors.append(f"scrapy crawl {spider} exited with status {code}")
@@ -89,7 +88,23 @@ def crawl(config: Config, source_ids: list[str] | None = None, *, command: str =
         db.close()
 
 
-def _wait(process: subprocess.Popen, lease: Lease | None) -> int:
+def crawl_urls(config: Config, urls: list[str], *, lease: Lease | None = None, log_level: str = "WARNING") -> int:
+    """Fetch these pages now with the ``urls`` spider (unrecorded as a run); its exit status."""
+    argv = scrapy_argv("urls", {"urls": ",".join(urls)}, {"LOG_LEVEL": log_level})
+    return wait(subprocess.Popen(argv, env=child_environment(config)), lease)
+
+
+def scrapy_argv(spider: str, arguments: dict[str, str], settings: dict[str, object]) -> list[str]:
+    """The command line of ``scrapy crawl SPIDER -a K=V ... -s K=V ...`` in this Python."""
+    argv = [sys.executable, "-m", "scrapy", "crawl", spider]
+    for key, value in arguments.items():
+        argv += ["-a", f"{key}={value}"]
+    for key, value in settings.items():
+        argv += ["-s", f"{key}={value}"]
+    return argv
+
+
+def wait(process: subprocess.Popen, lease: Lease | None) -> int:
     """Wait for a crawl process, renewing the run lease meanwhile."""
     try:
         while True:

@@ -23,11 +23,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from crawler.config import Config, CrawlGroup
-from pipelines import clock
-from pipelines.db import connect, parse_iso
-from pipelines.issues import build_configured_issue, get_issue
-from schedules import runs
+from schedules.settings import Config, CrawlGroup
+from pipelines.archive import clock
+from pipelines.archive.db import connect, parse_iso
+from pipelines.editorial.issues import build_configured_issue, get_issue
+from pipelines.archive import runs
 from schedules.due import DAYS
 from schedules.lock import LockHeld, run_lock
 from schedules.runner import crawl
@@ -59,7 +59,7 @@ def crawl_group(config: Config, group: CrawlGroup, log_level: str = "WARNING") -
 def build_due_issue(config: Config) -> bool:
     """Build the issue last due unless it exists or its due time is past the grace; True if built."""
     now = clock.now().astimezone(config.tz)
-    due = config.issue.due.last_due(now)
+    due = config.schedule.due.last_due(now)
     day = due.date()
     if _has_issue(config, day):
         return False
@@ -136,7 +136,7 @@ def run_scheduler(config: Config, *, once: bool = False, log_level: str = "WARNI
             next_run_time=datetime.now(config.tz),
             # A crawl queued behind another job still runs, however late (coalesced to one).
             misfire_grace_time=None)
-    rule = config.issue.due
+    rule = config.schedule.due
     scheduler.add_job(
         _turn(scheduler, "issue build", lambda: build_due_issue(config)),
         CronTrigger(day_of_week=",".join(DAYS[d] for d in sorted(rule.weekdays)),

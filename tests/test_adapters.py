@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines.extract import extract
+from pipelines.analysis.extract import extract
 
 CASES = Path(__file__).parent / "adapters"
 NOW = datetime(2022, 10, 20, 12, 0, tzinfo=timezone.utc)
@@ -69,7 +69,7 @@ def test_adapter_case(expected_path: Path):
 
 
 def test_every_adapter_has_cases():
-    from pipelines.sites import adapters
+    from pipelines.analysis.sites import adapters
 
     for adapter in adapters():
         folder = CASES / adapter.NAME

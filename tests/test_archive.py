@@ -9,15 +9,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import SHARED
-from pipelines import db as storage
-from pipelines import frontier
-from pipelines.export import md_escape, render_json, render_markdown, write_whole
-from pipelines.importer import IssueFormatError, md_unescape, parse_issue
-from pipelines.issues import (IssueError, build_issue, get_issue, headline_for, publish_issue,
+from pipelines.archive import db as storage
+from pipelines.archive import frontier
+from pipelines.editorial.export import md_escape, render_json, render_markdown, write_whole
+from pipelines.editorial.importer import IssueFormatError, md_unescape, parse_issue
+from pipelines.editorial.issues import (IssueError, build_issue, get_issue, headline_for, publish_issue,
                               store_published)
-from pipelines.links import Link
-from pipelines.search import search
-from pipelines.store import ArticleRecord, store_article
+from pipelines.analysis.links import Link
+from pipelines.archive.search import search
+from crawler.config import default_editorial
+from pipelines.archive.articles import ArticleRecord, store_article
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SEED = SHARED / "seeds" / "000_23f69d89ce459f38.txt"
@@ -41,7 +42,7 @@ def record(n: int, published: str, **fields) -> ArticleRecord:
 
 def build(db, day: date, max_items: int = 9):
     return build_issue(db, day, title=f"AI 簡報 {day:%Y%m%d} 期", section="嵌入式 AI", max_items=max_items,
-                       tz=SHANGHAI)
+                       tz=SHANGHAI, editorial=default_editorial())
 
 
 def test_schema_is_migrated_once_in_wal_mode(db_path):
@@ -59,7 +60,7 @@ def test_the_crawls_connection_checkpoints_its_log_less_often(db_path):
     (each one syncs the disk while the reactor waits); other connections keep SQLite's 1,000."""
     from pipelines.store import CRAWL_WAL_LIMIT, CRAWL_WAL_PAGES, Archive
 
-    crawl = Archive(db_path).db
+    crawl = Archive(db_path, max_attempts=5).db
     assert crawl.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == CRAWL_WAL_PAGES == 8000
     assert crawl.execute("PRAGMA journal_size_limit").fetchone()[0] == CRAWL_WAL_LIMIT
     other = storage.connect(db_path)

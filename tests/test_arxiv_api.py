@@ -1,4 +1,4 @@
-"""The arXiv API's Atom answers read into paper records (pipelines.sites.arxiv.api_entries)."""
+"""The arXiv API's Atom answers read into paper records (pipelines.analysis.sites.arxiv.api_entries)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.sites.arxiv import ApiEntry, api_entries
+from pipelines.analysis.sites.arxiv import ApiEntry, api_entries
 
 ANSWER = Path(__file__).parent / "adapters" / "arxiv" / "api-query.xml"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.canonical import arxiv_id, canonical_url, strip_tracking
+from pipelines.analysis.urls import arxiv_id, canonical_url, strip_tracking
 
 BASE = "https://36kr.com/p/1931939259730306"
 

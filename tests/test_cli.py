@@ -15,7 +15,7 @@ import pytest
 
 from conftest import SHARED, last_run, rows, run_cli
 from crawler.cli import cli
-from pipelines.importer import parse_issue
+from pipelines.editorial.importer import parse_issue
 
 SEED = SHARED / "seeds" / "000_23f69d89ce459f38.txt"
 PAGES_FEED = '[[sources]]\nid = "pages"\nurl = "http://feeds.fixture.test/pages.xml"\n'
@@ -122,7 +122,7 @@ def test_a_second_run_exits_at_once_while_the_lock_is_held(site, db_path, config
 
 
 def test_a_lock_left_by_a_killed_run_is_taken_over(site, db_path, config_file):
-    from pipelines.db import connect, iso
+    from pipelines.archive.db import connect, iso
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

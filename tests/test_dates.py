@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipelines.dates import cn_number, from_timestamp, parse_date
+from pipelines.analysis.dates import cn_number, from_timestamp, parse_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2022, 10, 20, 3, 0, tzinfo=timezone.utc)  # 11:00 in Shanghai

@@ -16,22 +16,24 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crawler.config import ConfigError, default_editorial, load_config
-from pipelines import db as storage
-from pipelines.canonical import canonical_url
-from pipelines.classify import classify
-from pipelines.dedupe import fingerprint, jaccard, text_shingles
-from pipelines.editor import add_item, drop_item, edit_item, move_item
-from pipelines.export import render_editor_markdown, render_json, render_markdown
-from pipelines.importer import IssueFormatError, parse_issue
-from pipelines.issues import IssueError, build_issue, get_issue, headline_for, publish_issue, store_published
-from pipelines.script import convert_issue, is_traditional, to_simplified
-from pipelines.store import ArticleRecord, store_article
-from pipelines.summary import LeadSummarizer, TextRankSummarizer, ranked_summary, summarizer_for
+from pipelines.archive import db as storage
+from pipelines.analysis.urls import canonical_url
+from pipelines.analysis.classify import classify
+from pipelines.analysis.dedupe import fingerprint, jaccard, text_shingles
+from pipelines.editorial.editor import add_item, drop_item, edit_item, move_item
+from pipelines.editorial.export import render_editor_markdown, render_json, render_markdown
+from pipelines.editorial.importer import IssueFormatError, parse_issue
+from pipelines.editorial.issues import IssueError, build_issue, get_issue, headline_for, publish_issue, store_published
+from pipelines.analysis.text import is_traditional, to_simplified
+from pipelines.archive.articles import ArticleRecord, store_article
+from pipelines.editorial.export import convert_issue
+from pipelines.analysis.summary import LeadSummarizer, TextRankSummarizer, ranked_summary, summarizer_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "editorial"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = date(2022, 10, 14)
 WEEK = json.loads((FIXTURES / "week.json").read_text("utf-8"))["articles"]
+EDITORIAL = default_editorial()
 
 
 def labelled() -> list[tuple[bool, str, str]]:
@@ -44,7 +46,10 @@ def labelled() -> list[tuple[bool, str, str]]:
 
 
 def record(article: dict, **fields) -> ArticleRecord:
-    values = dict(canonical_url=canonical_url(article["url"]), url=article["url"], source_id=article["source"] or None,
+    """The article as a crawl would store it, analysed with the shipped settings."""
+    scored = classify(article["title"], article["text"], EDITORIAL)
+    values = dict(relevance=scored.score, topics=scored.topics, fingerprint=fingerprint(article["title"], article["text"]),
+                  canonical_url=canonical_url(article["url"]), url=article["url"], source_id=article["source"] or None,
                   text=article["text"], summary=ranked_summary(article["text"], 150, article["title"]),
                   published=datetime.fromisoformat(article["published"]), published_from="page",
                   fetched_at=datetime(2022, 10, 15, tzinfo=timezone.utc), title=article["title"])
@@ -87,7 +92,7 @@ def build(database, max_items: int = 9, **settings):
 def test_labelled_set_precision_and_recall_are_at_least_085():
     rows = labelled()
     assert len(rows) >= 150 and abs(sum(r[0] for r in rows) - len(rows) / 2) <= 1
-    results = [(wanted, classify(title, lead).relevant) for wanted, title, lead in rows]
+    results = [(wanted, classify(title, lead, EDITORIAL).relevant) for wanted, title, lead in rows]
     true_positive = sum(wanted and got for wanted, got in results)
     precision = true_positive / sum(got for _, got in results)
     recall = true_positive / sum(wanted for wanted, _ in results)
@@ -95,28 +100,29 @@ def test_labelled_set_precision_and_recall_are_at_least_085():
 
 
 def test_classification_is_an_object_with_score_topics_and_the_deciding_terms():
-    result = classify("地平线发布征程6芯片", "新一代智能驾驶芯片，算力达到560TOPS，面向高阶智驾。")
+    result = classify("地平线发布征程6芯片", "新一代智能驾驶芯片，算力达到560TOPS，面向高阶智驾。", EDITORIAL)
     assert result.relevant and result.score >= result.threshold
     assert result.topics[:2] == ["自动驾驶", "AI 芯片"] or result.topics[:2] == ["AI 芯片", "自动驾驶"]
     assert {hit.term for hit in result.terms} >= {"芯片", "智能驾驶", "tops"}
-    off = classify("油价迎来年内第十次上调", "国内汽油、柴油价格每吨分别提高150元和145元。")
+    off = classify("油价迎来年内第十次上调", "国内汽油、柴油价格每吨分别提高150元和145元。", EDITORIAL)
     assert not off.relevant and off.topics == [] and off.score == 0
 
 
 def test_title_terms_outweigh_body_terms_and_words_are_jieba_words():
-    in_title = classify("端侧芯片新品发布", "公司今天召开了发布会。")
-    in_body = classify("新品发布", "公司今天召开了发布会，介绍端侧芯片。")
+    in_title = classify("端侧芯片新品发布", "公司今天召开了发布会。", EDITORIAL)
+    in_body = classify("新品发布", "公司今天召开了发布会，介绍端侧芯片。", EDITORIAL)
     assert in_title.score == 2 * in_body.score
     # 量化交易 is finance: declared as a word of its own (weight 0), its 量化 does not count.
-    assert classify("量化交易策略收益分化", "量化交易规模突破万亿。").score == 0
-    assert classify("模型量化让推理提速", "量化到4比特后精度几乎不变。").relevant
+    assert classify("量化交易策略收益分化", "量化交易规模突破万亿。", EDITORIAL).score == 0
+    assert classify("模型量化让推理提速", "量化到4比特后精度几乎不变。", EDITORIAL).relevant
 
 
 def test_terms_are_counted_as_if_the_whole_text_were_segmented():
     """Only the runs of text holding a term are segmented: the counts are those of
     segmenting everything, over the week, the labelled set and the edge cases."""
-    from pipelines.classify import _tokenizer, _word_hint, taxonomy_for
-    from pipelines.script import normalize
+    from pipelines.analysis.classify import _word_hint, taxonomy_for
+    from pipelines.analysis.text import tokenizer as _tokenizer
+    from pipelines.analysis.text import normalize
 
     taxonomy = taxonomy_for(default_editorial())
     assert taxonomy._word_hint is not None  # (the shipped taxonomy takes the short way)
@@ -136,14 +142,14 @@ def test_terms_are_counted_as_if_the_whole_text_were_segmented():
 def test_traditional_and_taiwan_phrasing_match_the_simplified_taxonomy():
     assert is_traditional("國產晶片流片成功") and not is_traditional("国产芯片流片成功")
     assert to_simplified("晶片與軟體") == "芯片与软件"
-    simplified = classify("国产AI芯片流片成功", "端侧算力8TOPS。")
-    taiwan = classify("國產AI晶片流片成功", "端側算力8TOPS。")
+    simplified = classify("国产AI芯片流片成功", "端侧算力8TOPS。", EDITORIAL)
+    taiwan = classify("國產AI晶片流片成功", "端側算力8TOPS。", EDITORIAL)
     assert taiwan.score == simplified.score and taiwan.topics == simplified.topics
 
 
 def test_off_topic_articles_of_the_week_are_never_relevant_and_on_topic_ones_are():
     for article in WEEK:
-        result = classify(article["title"], article["text"])
+        result = classify(article["title"], article["text"], EDITORIAL)
         off_topic = article["story"] in {f"s{n}" for n in range(36, 46)}
         assert result.relevant != off_topic, (article["id"], article["title"], result.score)
 
@@ -236,7 +242,7 @@ def test_a_refetch_moves_the_band_keys_from_the_old_text_to_the_new(db):
 
 def test_band_keys_stay_those_already_stored():
     """Archives keep band keys and signatures (datasketch 2.0's affine32 MinHash, seed 1,
-    until the scheme was written out in pipelines.dedupe): these are the values datasketch
+    until the scheme was written out in pipelines.analysis.dedupe): these are the values datasketch
     gave for the week's first article. A change to the MinHash would orphan them."""
     import hashlib
 
@@ -416,7 +422,7 @@ def test_add_puts_a_story_in_its_section_and_refuses_a_story_twice(draft):
     issue = get_issue(draft, DAY)
     cited = {i.url for i in issue.items}
     candidate = next(a for a in WEEK if a["kind"] == "original" and a["url"] not in cited
-                     and classify(a["title"], a["text"]).topics[:1] == [issue.items[0].topics[0]])
+                     and classify(a["title"], a["text"], EDITORIAL).topics[:1] == [issue.items[0].topics[0]])
     added, position = add_item(draft, DAY, candidate["url"], default_editorial())
     item = added.items[position - 1]
     assert item.title == candidate["title"] and item.section == issue.items[0].section
@@ -464,7 +470,7 @@ def test_editor_layout_renders_and_reads_back_byte_for_byte(draft):
 
 
 def test_editor_layout_keeps_paper_and_project_links_and_the_lead_image():
-    from pipelines.issues import Issue, IssueItem
+    from pipelines.editorial.issues import Issue, IssueItem
 
     item = IssueItem(position=1, title="Q-ViT [4-bit]", url="https://mp.weixin.qq.com/s/x(1)", summary="第一段。\n# 第二段",
                      links=[{"role": "paper", "url": "https://arxiv.org/abs/2210.03142"},

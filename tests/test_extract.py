@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import DEMO_SITES, ROOT, SHARED, TEST_SITES
-from pipelines.encoding import decode_html
-from pipelines.extract import extract_article
+from pipelines.analysis.encoding import decode_html
+from pipelines.extract import SHIPPED_TIMEZONE, extract_article
 
 # (file under the sample sites, URL, title, author, published UTC, cited links {url: role},
 #  the source's time zone for a date written without one)
@@ -188,9 +188,9 @@ def test_a_date_in_a_cited_link_is_not_the_pages_date():
         f"<li><a href='/a/{n}.html'>第{n}条新闻标题在这里</a></li>" for n in range(60)) + "</body></html>", "listing page"),
 ])
 def test_pages_that_are_not_articles_say_why(html, reason):
-    from pipelines.extract import extract
+    from pipelines.analysis.extract import extract
 
-    result = extract(html.encode(), "http://news.test/x", now=NOW)
+    result = extract(html.encode(), "http://news.test/x", tz=SHIPPED_TIMEZONE, now=NOW)
     assert result.article is None and result.reason == reason
 
 

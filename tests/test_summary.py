@@ -1,7 +1,7 @@
 """Lead summaries: whole sentences, about the configured length, no bylines or link lines."""
 from __future__ import annotations
 
-from pipelines.summary import _Sentence, lead_summary, rank_sentences, sentences
+from pipelines.analysis.summary import _Sentence, lead_summary, rank_sentences, sentences
 
 ZH = ("机器之心报道\n编辑：林溪\n"
       "把视觉模型压到4比特，精度几乎不掉。这是一项新研究给出的结论！研究团队来自一所大学和一家芯片公司。\n"

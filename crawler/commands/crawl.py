@@ -4,7 +4,7 @@ Scrapy's own command exits 0 whenever the crawl got going, even when the spider 
 once because ``-a source=`` named no configured source. A spider name that is not one, or
 an extraction worker count that is no count, is a one-line usage error here, not a
 traceback. The command also starts the extraction pool's fork server before Scrapy sets up
-the crawl (:func:`pipelines.pool.start_fork_server`).
+the crawl (:func:`pipelines.analysis.pool.start_fork_server`).
 """
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import logging
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
+from pipelines.analysis.pool import extract_workers, start_fork_server
+
 
 class Command(ScrapyCrawl):
     def process_options(self, args, opts) -> None:
         super().process_options(args, opts)  # (the -s settings are in from here on)
-        from pipelines.pool import extract_workers, start_fork_server
-
         try:
             workers = extract_workers(self.settings)
         except ValueError as exc:

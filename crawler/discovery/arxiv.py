@@ -14,9 +14,9 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from crawler.discovery import DiscoveryError
-from pipelines.extract import Article
-from pipelines.links import Link
-from pipelines.sites.arxiv import ApiEntry, api_entries
+from pipelines.analysis.extract import Article
+from pipelines.analysis.links import Link
+from pipelines.analysis.sites.arxiv import ApiEntry, api_entries
 
 # info.arxiv.org/help/api/tou.html: "no more than one request every three seconds".
 API_INTERVAL = 3.0

@@ -27,7 +27,7 @@ from crawler.discovery.listings import ListingRules, read_listing
 from crawler.discovery.sitemaps import (DEFAULT_DAYS as SITEMAP_DAYS, DEFAULT_MAX_ENTRIES, MAX_SITEMAP_BYTES,
                                         read_sitemap, select_entries)
 from crawler.settings import DOWNLOAD_MAXSIZE
-from pipelines import clock
+from pipelines.archive import clock
 
 # Sitemaps a check reads below an index or robots.txt: enough to see that they work.
 CHECK_SITEMAPS = 3

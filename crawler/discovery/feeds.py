@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 import feedparser
 
 from crawler.discovery import DiscoveryError, Found, one_line
-from pipelines.dates import parse_date
-from pipelines.encoding import feed_document
-from pipelines.links import clean_url
+from pipelines.analysis.dates import parse_date
+from pipelines.analysis.encoding import feed_document
+from pipelines.analysis.links import clean_url
 
 WECHAT_HOST = "mp.weixin.qq.com"
 _WECHAT_URL = re.compile(r"https?://mp\.weixin\.qq\.com/s[/?][^\s\"'<>]+")

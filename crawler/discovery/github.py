@@ -15,10 +15,10 @@ from urllib.parse import quote, urljoin, urlsplit
 from parsel import Selector
 
 from crawler.discovery import DiscoveryError
-from pipelines.encoding import decode_html
-from pipelines.extract import Article
-from pipelines.links import Link
-from pipelines.sites import block_text
+from pipelines.analysis.encoding import decode_html
+from pipelines.analysis.extract import Article
+from pipelines.analysis.links import Link
+from pipelines.analysis.sites.base import block_text
 
 ROWS = "article.Box-row"
 REPO_LINK = "h2 a[href]"

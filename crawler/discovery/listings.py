@@ -33,9 +33,9 @@ from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 from crawler.discovery import DiscoveryError, Found, one_line
-from pipelines.dates import from_timestamp, parse_date
-from pipelines.encoding import decode_html
-from pipelines.links import clean_url
+from pipelines.analysis.dates import from_timestamp, parse_date
+from pipelines.analysis.encoding import decode_html
+from pipelines.analysis.links import clean_url
 
 FORMATS = ("html", "json")
 DEFAULT_LINK = "a[href]"

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from crawler.discovery import DiscoveryError, Found, one_line
-from pipelines.dates import parse_date
-from pipelines.links import clean_url
+from pipelines.analysis.dates import parse_date
+from pipelines.analysis.links import clean_url
 
 # The protocol's own cap on one sitemap, uncompressed (sitemaps.org/protocol.html: 50 MB,
 # 50,000 URLs); a gzip body that inflates past it is a bomb, not a sitemap.

@@ -19,14 +19,15 @@ from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTi
 from twisted.web._newclient import ResponseFailed
 from twisted.web.http import PotentialDataLoss
 
-from crawler import __version__
-from crawler.config import ConfigError, config_for_crawler, load_config
+from crawler import user_agent
+from crawler.config import ConfigError, load_config
 from crawler.items import PageItem
 from crawler.middlewares import HostUnreachable
-from pipelines import clock, frontier
-from pipelines.canonical import canonical_url
-from pipelines.links import clean_url
-from pipelines.store import Archive
+from pipelines.archive import clock
+from pipelines.archive import frontier
+from pipelines.analysis.urls import canonical_url
+from pipelines.analysis.links import clean_url
+from pipelines.store import Archive, crawl_config
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +36,6 @@ logger = logging.getLogger(__name__)
 PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
 # Statuses that say the page is gone for good: not retried.
 GONE = (404, 410)
-
-
-def user_agent(contact: str) -> str:
-    return f"aibrief/{__version__} (+{contact})"
 
 
 class AibriefSpider(scrapy.Spider):
@@ -56,6 +53,7 @@ class AibriefSpider(scrapy.Spider):
         except ConfigError as exc:
             raise UsageError(str(exc), print_help=False) from None
         # Above the project's defaults, below -s on the command line.
+        settings.set("AIBRIEF_SETTINGS", config, priority="spider")
         settings.set("USER_AGENT", user_agent(config.crawl.contact), priority="spider")
         settings.set("DOWNLOAD_DELAY", config.crawl.delay, priority="spider")
         settings.set("DOWNLOAD_TIMEOUT", config.crawl.timeout, priority="spider")
@@ -63,7 +61,7 @@ class AibriefSpider(scrapy.Spider):
 
     @property
     def config(self):
-        return config_for_crawler(self.crawler)
+        return crawl_config(self.crawler)
 
     @property
     def archive(self) -> Archive:

@@ -21,7 +21,7 @@ from crawler.discovery.arxiv import (API_INTERVAL, DEFAULT_DAYS, DEFAULT_MAX_RES
                                      query_url, read_answer)
 from crawler.middlewares import HostPacing
 from crawler.spiders.discovering import DiscoverySpider
-from pipelines import clock
+from pipelines.archive import clock
 
 logger = logging.getLogger(__name__)
 

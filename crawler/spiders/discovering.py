@@ -18,9 +18,10 @@ import scrapy
 from crawler.config import Source
 from crawler.items import PageItem
 from crawler.spiders import AibriefSpider, describe_failure
-from pipelines import clock, fetch_state
-from pipelines.canonical import canonical_url
-from pipelines.db import parse_iso
+from pipelines.archive import clock
+from pipelines.archive import fetch_state
+from pipelines.analysis.urls import canonical_url
+from pipelines.archive.db import parse_iso
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from crawler.config import Source
 from crawler.discovery import DiscoveryError, Found
 from crawler.discovery.feeds import parse_feed
 from crawler.spiders.discovering import DiscoverySpider
-from pipelines import clock
+from pipelines.archive import clock
 
 logger = logging.getLogger(__name__)
 

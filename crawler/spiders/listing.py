@@ -15,7 +15,7 @@ from crawler.config import Source
 from crawler.discovery import DiscoveryError
 from crawler.discovery.listings import ListingRules, read_listing
 from crawler.spiders.discovering import DiscoverySpider
-from pipelines import clock
+from pipelines.archive import clock
 
 logger = logging.getLogger(__name__)
 

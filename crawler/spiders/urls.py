@@ -8,27 +8,17 @@
 """
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 from pathlib import Path
 
 from crawler.spiders import AibriefSpider
+from pipelines.editorial.issues import get_issue, parse_day
 
 # URLs recorded in the frontier per transaction; Scrapy takes requests from start() as it
 # has room for them.
 URLS_AT_ONCE = 100
 _SPLIT = re.compile(r",\s*(?=https?://)|\s+")
-
-
-def parse_issue_date(text: str) -> date | None:
-    digits = text.replace("-", "")
-    if not re.fullmatch(r"\d{8}", digits):
-        return None
-    try:
-        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-    except ValueError:
-        return None
 
 
 class UrlsSpider(AibriefSpider):
@@ -50,8 +40,9 @@ class UrlsSpider(AibriefSpider):
                 self.fail_arguments(f"cannot read URL file {self.file_arg}: {exc}")
             urls += [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
         if self.issue_arg:
-            day = parse_issue_date(self.issue_arg)
-            if day is None:
+            try:
+                day = parse_day(self.issue_arg)
+            except ValueError:
                 self.fail_arguments(f"issue={self.issue_arg!r} is not a date such as 20221014")
             urls += self.issue_urls(day)
         if not (self.urls_arg or self.file_arg or self.issue_arg):
@@ -59,16 +50,10 @@ class UrlsSpider(AibriefSpider):
         return list(dict.fromkeys(urls))
 
     def issue_urls(self, day: date) -> list[str]:
-        db = self.archive.db
-        row = db.execute("SELECT id FROM issues WHERE date = ?", [day.isoformat()]).fetchone()
-        if row is None:
+        found = get_issue(self.archive.db, day)
+        if found is None:
             self.fail_arguments(f"no stored issue for {day.isoformat()}")
-        urls: list[str] = []
-        for url, links in db.execute(
-                "SELECT url, links FROM issue_items WHERE issue_id = ? ORDER BY position", [row[0]]):
-            urls.append(url)
-            urls += [link["url"] for link in json.loads(links)]
-        return urls
+        return found.cited_urls()
 
     async def start(self):
         if self.source_arg and self.config.source(self.source_arg) is None:

@@ -1,0 +1,64 @@
+"""``aibrief bench``: the throughput benchmark (see :mod:`crawler.bench`)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from crawler import bench as measure
+from crawler.cli.common import Failure, handled
+from pipelines.analysis.pool import default_workers
+from pipelines.editorial.export import write_whole
+
+
+@click.command()
+@click.option("--pages", default=2000, show_default=True, help="Pages in the bench site.")
+@click.option("--workers", default=default_workers(), show_default=True, help="Extraction workers for the pool run.")
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Build the site from the pages in this folder (*.html, *.html.gz), e.g. ../shared/corpus.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the figures here.")
+@click.option("--memory", is_flag=True, help="Instead: peak RSS of the pool crawl at 2,000 and 10,000 pages.")
+@click.option("--load", is_flag=True, help="Instead: 5,000 URLs over 50 loopback hosts (per-host limits, memory, errors).")
+@handled
+def bench(pages, workers, corpus, json_path, memory, load):
+    """Measure throughput: bare trafilatura, the crawl inline, the crawl with the pool.
+
+    All three over the same pages, served from loopback by a separate process, and bare
+    trafilatura again in one process per core at once (what the machine gives it on every
+    core). The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every
+    core). --memory and --load run the memory and load checks instead.
+
+    \b
+    Example:
+        aibrief bench --pages 2000 --json bench.json
+    """
+    try:
+        result = _measure(pages, workers, corpus, memory, load)
+    except measure.BenchError as exc:
+        raise Failure(str(exc)) from None
+    if json_path:
+        write_whole(json_path, json.dumps(result, indent=2) + "\n")
+
+
+def _measure(pages, workers, corpus, memory, load) -> dict:
+    echo = lambda line: click.echo(line, err=True)  # noqa: E731
+    if memory:
+        result = measure.memory(workers, corpus, echo=echo)
+        for size in ("2000", "10000"):
+            click.echo(f"pool, {size:>5} pages: peak RSS {result[size]['peak_rss_mb']:.0f} MB, "
+                       f"{result[size]['pages_per_s']:.1f} pages/s")
+        click.echo(f"peak RSS growth from 2,000 to 10,000 pages: {100 * result['growth']:+.1f} %")
+    elif load:
+        result = measure.load(workers=workers, echo=echo)
+        click.echo(f"{result['pages']} stored of 5000 URLs over {result['hosts']} hosts in {result['seconds']:.0f} s "
+                   f"({result['pages_per_s']:.1f} pages/s), {result['failed']} failed, peak RSS "
+                   f"{result['peak_rss_mb']:.0f} MB, at most {result['most_at_once_on_a_host']} request at once per host")
+    else:
+        result = measure.run(pages, workers, corpus, echo=echo)
+        for line in measure.report(result):
+            click.echo(line)
+    return result
+
+
+COMMANDS = (bench,)

@@ -1,0 +1,242 @@
+"""Dated issues of the digest: building a draft, publishing it, reading it back.
+
+An issue is built from relevant stored articles whose story is in no published issue and
+that were published by the end of the issue day: one per story, ranked, topic-diverse,
+grouped into sections (:mod:`pipelines.editorial.compose`). Rebuilding a draft replaces it; a
+published issue is never changed. Items keep their title, summary, cited links, section
+and the story's other copies as they stand in the issue, so later edits to an article do
+not rewrite what went out.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+
+import sqlite_utils
+
+from pipelines.analysis.settings import EditorialSettings
+from pipelines.analysis.urls import canonical_url, strip_tracking
+from pipelines.archive.db import immediate, iso, utcnow
+from pipelines.editorial.compose import compose, source_name, source_names
+
+# The cited links an item shows, in the order an issue lists them.
+SHOWN_ROLES = ("paper", "article", "code")
+# Headline parts: a title longer than this is shortened to its longest clause that fits,
+# as editors shorten "牽手地平線補齊短板,大眾汽車投資24億歐元發力智能駕駛" for the headline.
+HEADLINE_PART_CHARS = 24
+_CLAUSES = re.compile(r"[，,：:｜|—;；！!？?]+")
+
+
+class IssueError(Exception):
+    """A request about issues that cannot be met; the message is one line."""
+
+
+@dataclass(slots=True)
+class IssueItem:
+    position: int
+    title: str
+    url: str
+    summary: str
+    links: list[dict[str, str]] = field(default_factory=list)  # [{"role", "url"}]
+    article_id: int | None = None
+    section: str | None = None
+    topics: list[str] = field(default_factory=list)
+    source: str | None = None  # the source's name, as the item shows it
+    image: str | None = None  # the article's lead image
+    alternates: list[dict[str, str]] = field(default_factory=list)  # the story's other copies: [{"url", "source", "title"}]
+    rank: int | None = None  # 1: the top story (the headline names the first two)
+
+
+@dataclass(slots=True)
+class Issue:
+    id: int
+    date: date
+    title: str
+    headline: str
+    section: str
+    status: str
+    created_at: str
+    updated_at: str
+    published_at: str | None
+    items: list[IssueItem] = field(default_factory=list)
+
+    def cited_urls(self) -> list[str]:
+        """Every URL the issue cites: each item's, then its links', in issue order."""
+        return [url for item in self.items for url in [item.url, *(link["url"] for link in item.links)]]
+
+
+def parse_day(text: str) -> date:
+    """``2022-10-14`` or ``20221014``; ValueError with a clear message otherwise."""
+    digits = text.strip().replace("-", "")
+    if re.fullmatch(r"\d{8}", digits):
+        try:
+            return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+        except ValueError:
+            pass
+    raise ValueError(f"{text!r} is not a date such as 2022-10-14")
+
+
+def headline_for(day: date, titles: list[str]) -> str:
+    parts = [_headline_part(t) for t in titles[:2] if t.strip()]
+    return f"【AI簡報{day:%Y%m%d}】" + "、".join(parts)
+
+
+def _headline_part(title: str) -> str:
+    title = " ".join(title.split())
+    if len(title) <= HEADLINE_PART_CHARS:
+        return title
+    fitting = [c.strip() for c in _CLAUSES.split(title) if 0 < len(c.strip()) <= HEADLINE_PART_CHARS]
+    if fitting:
+        return max(fitting, key=len)
+    return title[: HEADLINE_PART_CHARS - 1] + "…"
+
+
+def _issue_row(db: sqlite_utils.Database, day: date) -> dict | None:
+    rows = list(db.query("SELECT * FROM issues WHERE date = ?", [day.isoformat()]))
+    return rows[0] if rows else None
+
+
+def get_issue(db: sqlite_utils.Database, day: date) -> Issue | None:
+    row = _issue_row(db, day)
+    if row is None:
+        return None
+    issue = _issue(row)
+    issue.items = [
+        IssueItem(position=r["position"], title=r["title"], url=r["url"], summary=r["summary"],
+                  links=json.loads(r["links"]), article_id=r["article_id"], section=r["section"],
+                  topics=json.loads(r["topics"]), source=r["source"], image=r["image"],
+                  alternates=json.loads(r["alternates"]), rank=r["rank"])
+        for r in db.query("SELECT * FROM issue_items WHERE issue_id = ? ORDER BY position", [row["id"]])]
+    return issue
+
+
+def list_issues(db: sqlite_utils.Database) -> list[tuple[Issue, int]]:
+    """Every issue, newest first, with its number of items."""
+    return [(_issue(row), row["n"]) for row in db.query(
+        "SELECT issues.*, (SELECT count(*) FROM issue_items WHERE issue_id = issues.id) AS n"
+        " FROM issues ORDER BY date DESC")]
+
+
+def _issue(row: dict) -> Issue:
+    return Issue(id=row["id"], date=date.fromisoformat(row["date"]), title=row["title"],
+                 headline=row["headline"], section=row["section"], status=row["status"],
+                 created_at=row["created_at"], updated_at=row["updated_at"],
+                 published_at=row["published_at"])
+
+
+def build_configured_issue(db: sqlite_utils.Database, config, day: date, max_items: int | None = None) -> Issue:
+    """:func:`build_issue` with the issue rules, time zone and taxonomy of ``config``."""
+    return build_issue(db, day, title=config.issue.title_for(day), section=config.issue.section,
+                       max_items=max_items or config.issue.max_items, tz=config.tz, editorial=config.editorial)
+
+
+def build_issue(db: sqlite_utils.Database, day: date, *, title: str, section: str, max_items: int,
+                tz: tzinfo, editorial: EditorialSettings) -> Issue:
+    """Write the draft issue for ``day``: relevant stories in no published issue, chosen and
+    ordered by :func:`pipelines.editorial.compose.compose` under ``editorial``."""
+    day_end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
+    with immediate(db):
+        existing = _issue_row(db, day)
+        if existing is not None and existing["status"] == "published":
+            raise IssueError(f"the issue of {day.isoformat()} is published; it is not changed")
+        picks = compose(db, day_end, editorial, max_items)
+        articles = [pick.cited for pick in picks]
+        items = [IssueItem(position=n, title=a["title"] or a["url"], url=strip_tracking(a["url"]),
+                           summary=a["summary"], links=_shown_links(db, a["id"]), article_id=a["id"],
+                           section=pick.section, topics=pick.candidate.topics,
+                           source=_source(db, a), image=(json.loads(a["images"] or "[]") or [None])[0],
+                           alternates=pick.alternates, rank=pick.rank)
+                 for n, (pick, a) in enumerate(zip(picks, articles), start=1)]
+        now = iso(utcnow())
+        headline = headline_for(day, top_titles(items))
+        if existing is None:
+            issue_id = db.execute(
+                "INSERT INTO issues (date, title, headline, section, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 'draft', ?, ?)",
+                [day.isoformat(), title, headline, section, now, now]).lastrowid
+        else:
+            issue_id = existing["id"]
+            db.execute("UPDATE issues SET title = ?, headline = ?, section = ?, updated_at = ? WHERE id = ?",
+                       [title, headline, section, now, issue_id])
+            db.execute("DELETE FROM issue_items WHERE issue_id = ?", [issue_id])
+        _insert_items(db, issue_id, items, {a["id"]: a["canonical_url"] for a in articles})
+    return get_issue(db, day)
+
+
+def top_titles(items: list[IssueItem]) -> list[str]:
+    """The titles the headline names: the two top-ranked items (issue order for items
+    without a rank)."""
+    ranked = sorted(items, key=lambda i: (i.rank is None, i.rank or 0, i.position))
+    return [item.title for item in ranked[:2]]
+
+
+def _source(db: sqlite_utils.Database, article: dict) -> str:
+    return source_name(source_names(db), article.get("source_id"), article["url"])
+
+
+def _shown_links(db: sqlite_utils.Database, article_id: int) -> list[dict[str, str]]:
+    rows = db.execute("SELECT role, url FROM article_links WHERE article_id = ? AND role IN ('paper', 'article', 'code')"
+                      " ORDER BY rowid", [article_id]).fetchall()
+    return [{"role": role, "url": url} for role, url in sorted(rows, key=lambda r: SHOWN_ROLES.index(r[0]))]
+
+
+def _insert_items(db: sqlite_utils.Database, issue_id: int, items: list[IssueItem],
+                  canonical: dict[int, str]) -> None:
+    for item in items:
+        db.execute(
+            "INSERT INTO issue_items (issue_id, position, article_id, url, canonical_url, title, summary, links,"
+            " section, topics, source, image, alternates, rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [issue_id, item.position, item.article_id, item.url,
+             canonical.get(item.article_id) or canonical_url(item.url), item.title, item.summary,
+             json.dumps(item.links, ensure_ascii=False), item.section,
+             json.dumps(item.topics, ensure_ascii=False), item.source, item.image,
+             json.dumps(item.alternates, ensure_ascii=False), item.rank])
+
+
+def publish_issue(db: sqlite_utils.Database, day: date) -> Issue:
+    with immediate(db):
+        row = _issue_row(db, day)
+        if row is None:
+            raise IssueError(f"no issue for {day.isoformat()} (build it with: aibrief issue build --date {day})")
+        if row["status"] != "published":
+            if not db.execute("SELECT 1 FROM issue_items WHERE issue_id = ?", [row["id"]]).fetchone():
+                raise IssueError(f"the issue of {day.isoformat()} has no items; nothing to publish")
+            now = iso(utcnow())
+            db.execute("UPDATE issues SET status = 'published', published_at = ?, updated_at = ? WHERE id = ?",
+                       [now, now, row["id"]])
+    return get_issue(db, day)
+
+
+def store_published(db: sqlite_utils.Database, day: date, *, title: str, section: str, headline: str,
+                    items: list[IssueItem]) -> tuple[Issue, bool]:
+    """Store an issue that went out elsewhere (an import) as published.
+
+    Returns the issue and whether anything changed. The same issue imported again changes
+    nothing; a different one over a published issue is refused.
+    """
+    with immediate(db):
+        existing = get_issue(db, day)
+        if existing is not None and existing.status == "published":
+            same = [(i.title, i.url, i.summary, i.links) for i in existing.items] == \
+                   [(i.title, i.url, i.summary, i.links) for i in items]
+            if same:
+                return existing, False
+            raise IssueError(f"the issue of {day.isoformat()} is published already with other items; "
+                             "it is not changed")
+        now = iso(utcnow())
+        if existing is not None:
+            db.execute("DELETE FROM issues WHERE id = ?", [existing.id])
+        issue_id = db.execute(
+            "INSERT INTO issues (date, title, headline, section, status, created_at, updated_at, published_at)"
+            " VALUES (?, ?, ?, ?, 'published', ?, ?, ?)",
+            [day.isoformat(), title, headline, section, now, now, now]).lastrowid
+        known = {}
+        for item in items:
+            row = db.execute("SELECT id FROM articles WHERE canonical_url = ?", [canonical_url(item.url)]).fetchone()
+            item.article_id = row[0] if row else None
+            if row:
+                known[row[0]] = canonical_url(item.url)
+        _insert_items(db, issue_id, items, known)
+    return get_issue(db, day), True

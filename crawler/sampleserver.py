@@ -45,16 +45,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import threading
 import time
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# A site's folder name: a host name (letters, digits, hyphens, dots between labels).
+HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
 
 
 class SampleSites:
@@ -89,6 +94,8 @@ class SampleSites:
         return self._find(host, relative)
 
     def _find(self, host: str, relative: str) -> Path | None:
+        if not HOST_NAME.fullmatch(host):
+            return None  # a Host header with "../" or "/" in it names no site
         for root in self.roots:
             site = (root / host).resolve()
             candidate = (site / relative).resolve()
@@ -186,65 +193,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def fault(self, host: str, path: str, query: str, send_body: bool) -> None:
         parts = path.split("/")[2:]
-        kind, args = (parts[0] if parts else ""), parts[1:]
-        rest = lambda skip: "/" + "/".join(args[skip:])  # noqa: E731 (the path a route serves after its arguments)
-        html = {"Content-Type": "text/html"}
-        if kind == "status" and args and args[0].isdigit():
-            return self.answer(int(args[0]), b"<html><body>fault</body></html>", html, send_body)
-        if kind == "seq" and len(args) >= 2:
-            codes = args[1].split(",")
-            n = self.sites.next_count(host, args[0])
-            if n < len(codes):
-                code, _, wait = codes[n].partition("r")
-                headers = {**html, **({"Retry-After": wait} if wait else {})}
-                return self.answer(int(code), b"<html><body>busy</body></html>", headers, send_body)
-            return self.serve_file(host, rest(2), query, send_body)
-        if kind == "delay" and args:
-            time.sleep(float(args[0]))
-            if rest(1).startswith("/_gen/"):
-                return self.generated(host, rest(1), query, send_body)
-            return self.serve_file(host, rest(1), query, send_body)
-        if kind == "hang":
-            time.sleep(HANG_SECONDS)
-            self.close_connection = True
-            return
-        if kind == "hang-body":
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", "100000")
-            self.end_headers()
-            self.wfile.flush()
-            time.sleep(HANG_SECONDS)
-            self.close_connection = True
-            return
-        if kind == "drop":
-            self.close_connection = True
-            return
-        if kind == "truncate":
-            return self.serve_file(host, rest(0), query, send_body, truncate=True)
-        if kind == "badchunk":
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            self.wfile.write(b"400\r\n" + b"<html><body><p>" + "断开的分块".encode() * 20)
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        if kind == "redirect" and args and args[0].isdigit():
-            left = int(args[0])
-            target = f"/_fault/redirect/{left - 1}{rest(1)}" if left > 0 else rest(1)
-            return self.answer(302, b"", {"Location": f"http://{host}{target}"}, send_body)
-        if kind == "loop" and args:
-            other = "b" if args[0] == "a" else "a"
-            return self.answer(302, b"", {"Location": f"http://{host}/_fault/loop/{other}"}, send_body)
-        if kind == "refresh-self":
-            page = (f'<html><head><meta http-equiv="refresh" content="0; url=http://{host}/_fault/refresh-self">'
-                    "</head><body>稍候</body></html>").encode()
-            return self.answer(200, page, {"Content-Type": "text/html; charset=utf-8"}, send_body)
-        if kind in ("big", "big-chunked", "gzip-bomb") and args and args[0].isdigit():
-            return self.big(kind, int(args[0]) * 2**20, send_body)
-        self.answer(400, b"unknown fault route", {"Content-Type": "text/plain"}, send_body)
+        route = FaultRequest(host, parts[1:], query, send_body)
+        handler = FAULT_ROUTES.get(parts[0] if parts else "")
+        try:
+            if handler is None:
+                raise BadRoute
+            handler(self, route)
+        except BadRoute:
+            self.answer(400, b"unknown fault route", {"Content-Type": "text/plain"}, send_body)
 
     def big(self, kind: str, size: int, send_body: bool) -> None:
         block = b"<p>" + b"x" * 1018 + b"</p>\n"  # 1 KiB of page
@@ -308,7 +264,151 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2] if truncate else body)
 
 
+
+# --- fault routes: one small handler each, mounted by name ----------------------------
+
+@dataclass(slots=True)
+class FaultRequest:
+    """A request for ``/_fault/<name>/<args...>`` on ``host``."""
+
+    host: str
+    args: list[str]
+    query: str
+    send_body: bool
+
+    def number(self, n: int) -> int:
+        """Argument ``n`` as a whole number; BadRoute when it is none."""
+        if len(self.args) <= n or not self.args[n].isdigit():
+            raise BadRoute
+        return int(self.args[n])
+
+    def rest(self, skip: int) -> str:
+        """The path the route serves after its first ``skip`` arguments."""
+        return "/" + "/".join(self.args[skip:])
+
+
+class BadRoute(Exception):
+    """A fault route that does not exist or whose arguments do not fit it (answered 400)."""
+
+
 HANG_SECONDS = 120  # longer than any crawl timeout a test sets
+FaultRoute = Callable[["Handler", FaultRequest], None]
+FAULT_ROUTES: dict[str, FaultRoute] = {}
+_HTML = {"Content-Type": "text/html"}
+
+
+def fault_route(name: str) -> Callable[[FaultRoute], FaultRoute]:
+    def mount(route: FaultRoute) -> FaultRoute:
+        FAULT_ROUTES[name] = route
+        return route
+    return mount
+
+
+@fault_route("status")
+def _status(handler: Handler, route: FaultRequest) -> None:
+    handler.answer(route.number(0), b"<html><body>fault</body></html>", _HTML, route.send_body)
+
+
+@fault_route("seq")
+def _sequence(handler: Handler, route: FaultRequest) -> None:
+    """The n-th request for the key gets the n-th status (``429r5``: with Retry-After 5)."""
+    if len(route.args) < 2:
+        raise BadRoute
+    codes = route.args[1].split(",")
+    n = handler.sites.next_count(route.host, route.args[0])
+    if n >= len(codes):
+        return handler.serve_file(route.host, route.rest(2), route.query, route.send_body)
+    code, _, wait = codes[n].partition("r")
+    if not code.isdigit():
+        raise BadRoute
+    headers = {**_HTML, **({"Retry-After": wait} if wait else {})}
+    handler.answer(int(code), b"<html><body>busy</body></html>", headers, route.send_body)
+
+
+@fault_route("delay")
+def _delay(handler: Handler, route: FaultRequest) -> None:
+    try:
+        seconds = float(route.args[0]) if route.args else -1.0
+    except ValueError:
+        raise BadRoute from None
+    if not 0 <= seconds <= HANG_SECONDS:
+        raise BadRoute
+    time.sleep(seconds)
+    if route.rest(1).startswith("/_gen/"):
+        return handler.generated(route.host, route.rest(1), route.query, route.send_body)
+    handler.serve_file(route.host, route.rest(1), route.query, route.send_body)
+
+
+@fault_route("hang")
+def _hang(handler: Handler, route: FaultRequest) -> None:
+    time.sleep(HANG_SECONDS)
+    handler.close_connection = True
+
+
+@fault_route("hang-body")
+def _hang_body(handler: Handler, route: FaultRequest) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Content-Length", "100000")
+    handler.end_headers()
+    handler.wfile.flush()
+    time.sleep(HANG_SECONDS)
+    handler.close_connection = True
+
+
+@fault_route("drop")
+def _drop(handler: Handler, route: FaultRequest) -> None:
+    handler.close_connection = True
+
+
+@fault_route("truncate")
+def _truncate(handler: Handler, route: FaultRequest) -> None:
+    handler.serve_file(route.host, route.rest(0), route.query, route.send_body, truncate=True)
+
+
+@fault_route("badchunk")
+def _bad_chunk(handler: Handler, route: FaultRequest) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    handler.wfile.write(b"400\r\n" + b"<html><body><p>" + "断开的分块".encode() * 20)
+    handler.wfile.flush()
+    handler.close_connection = True
+
+
+@fault_route("redirect")
+def _redirect(handler: Handler, route: FaultRequest) -> None:
+    left = route.number(0)
+    target = f"/_fault/redirect/{left - 1}{route.rest(1)}" if left > 0 else route.rest(1)
+    handler.answer(302, b"", {"Location": f"http://{route.host}{target}"}, route.send_body)
+
+
+@fault_route("loop")
+def _loop(handler: Handler, route: FaultRequest) -> None:
+    if not route.args:
+        raise BadRoute
+    other = "b" if route.args[0] == "a" else "a"
+    handler.answer(302, b"", {"Location": f"http://{route.host}/_fault/loop/{other}"}, route.send_body)
+
+
+@fault_route("refresh-self")
+def _refresh_self(handler: Handler, route: FaultRequest) -> None:
+    page = (f'<html><head><meta http-equiv="refresh" content="0; url=http://{route.host}/_fault/refresh-self">'
+            "</head><body>稍候</body></html>").encode()
+    handler.answer(200, page, {"Content-Type": "text/html; charset=utf-8"}, route.send_body)
+
+
+def _big_route(kind: str) -> FaultRoute:
+    def route_(handler: Handler, route: FaultRequest) -> None:
+        handler.big(kind, route.number(0) * 2**20, route.send_body)
+    return route_
+
+
+for _kind in ("big", "big-chunked", "gzip-bomb"):
+    fault_route(_kind)(_big_route(_kind))
+
+
 _TOPICS = ("端侧推理芯片", "自动驾驶域控制器", "模型量化工具链", "边缘视觉模组", "开源推理框架", "车规级NPU",
            "存算一体架构", "低功耗语音识别")
 

@@ -37,7 +37,7 @@ class AnalysePipeline:
             result = await self.runner.run(item.body, item.final_url, item.content_type,
                                            self.config.source_timezone(item.source_id), item.fetched_at,
                                            item.hints.get("title"), item.article)
-        except Exception as exc:  # one odd page must not end the crawl: count it, name it
+        except Exception as exc:  # noqa: BLE001 (one odd page must not end the crawl: count it, name it)
             logger.warning("extraction failed on %s: %s: %s", item.final_url, type(exc).__name__, exc)
             self.stats.inc_value("aibrief/dropped/extract_error")
             self.archive.fail(item.frontier_key, f"extraction failed: {type(exc).__name__}: {exc}")

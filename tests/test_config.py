@@ -95,3 +95,23 @@ def test_init_writes_an_editable_copy_and_keeps_an_existing_one(tmp_path):
     assert written.read_text() == "# mine\n"
     assert run_cli("init", "--force", cwd=tmp_path).returncode == 0
     assert "[[sources]]" in written.read_text()
+
+
+def test_the_stable_extraction_entry_point_reads_dates_in_the_shipped_time_zone():
+    from pipelines.extract import SHIPPED_TIMEZONE
+
+    assert SHIPPED_TIMEZONE.key == load_config(None).timezone
+
+
+def test_every_user_default_is_in_the_shipped_file_once():
+    """A configuration of nothing but its own tables gets the shipped file's values: the
+    settings records carry no defaults of their own for these."""
+    import dataclasses
+
+    from pipelines.analysis.settings import EditorialSettings
+    from pipelines.editorial.settings import IssueRules
+    from schedules.settings import CrawlSettings, ScheduleSettings
+
+    for record in (CrawlSettings, IssueRules, ScheduleSettings, EditorialSettings):
+        assert all(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                   for f in dataclasses.fields(record)), record

@@ -179,3 +179,24 @@ def test_editor_commands_and_the_editor_layout_round_trip(story_site, tmp_path, 
     imported = run_cli("--db", str(other_db), "import", str(editor))
     assert imported.returncode == 0 and imported.stdout == "imported AI 簡報 20221014 期: 1 items, published\n"
     assert run_cli("--db", str(other_db), "export", "2022-10-14", "--layout", "editor").stdout == text
+
+
+def test_a_refetch_crawled_inline_is_scored_against_the_configured_taxonomy(story_site, tmp_path, db_path):
+    """Crawled inline (no pool), a re-fetched article is scored against the configured
+    topics, as every page is: the store used to classify a re-fetch itself, against the
+    shipped taxonomy (自动驾驶 for this story), whatever the configuration said."""
+    site, _ = story_site
+    config = tmp_path / "aibrief.toml"
+    config.write_text('timezone = "Asia/Shanghai"\n[crawl]\ndelay = 0.0\ntimeout = 5.0\nretries = 0\n'
+                      '[editorial]\nthreshold = 1.0\n[[editorial.topics]]\nname = "资本合作"\n'
+                      '[editorial.topics.terms]\n"合资企业" = 5\n', "utf-8")
+    inline = ("urls", "-a", f"urls={ORIGINAL}", "-s", "AIBRIEF_EXTRACT_WORKERS=0")
+    first = scrapy_crawl(*inline, config=config, db=db_path, site=site)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert rows(db_path, "SELECT topics FROM articles") == [('["资本合作"]',)]
+    queued = run_cli("--config", str(config), "--db", str(db_path), "refetch", "--queue", ORIGINAL)
+    assert queued.returncode == 0 and queued.stdout.startswith("1 re-fetches asked for"), queued.stderr
+    again = scrapy_crawl(*inline, config=config, db=db_path, site=site)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert rows(db_path, "SELECT count(*) FROM refetch_requests") == [(0,)]  # it was fetched again
+    assert rows(db_path, "SELECT topics FROM articles") == [('["资本合作"]',)]

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from crawler.cli.common import App, Failure, handled, run_line
-from crawler.config import DEFAULT_CONFIG_NAME, default_config_text, load_config
+from crawler.config import DEFAULT_CONFIG_NAME, default_config_text
 from crawler.sampleserver import serve_in_thread
 from pipelines.archive import clock
 from pipelines.archive.db import connect

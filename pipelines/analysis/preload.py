@@ -13,7 +13,7 @@ from pipelines.analysis.text import tokenizer
 try:
     tokenizer()
     minhash_permutations()
-except Exception as exc:  # each worker loads them again itself, and fails there with the reason
+except Exception as exc:  # noqa: BLE001 (each worker loads them again itself, and fails there with the reason)
     logging.getLogger(__name__).warning("extraction workers start unprepared: %s: %s", type(exc).__name__, exc)
 
 __all__ = ["page"]

@@ -308,6 +308,6 @@ def summarize_or_lead(summarizer: Summarizer, title: str | None, text: str, limi
     fails on one page must not lose the article); and whether it failed."""
     try:
         return summarizer.summarize(title, text, limit), False
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (any summarizer failure: the lead stands in)
         logger.warning("summary failed on %s: %s: %s; using the lead", url, type(exc).__name__, exc)
         return LeadSummarizer().summarize(title, text, limit), True

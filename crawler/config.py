@@ -142,6 +142,20 @@ def _check_url(value: str, where: _Where, key: str) -> str:
     return value
 
 
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$"
+                        r"|^[0-9a-f:.]+$")
+
+
+def _host_names(values: list, where: _Where, key: str) -> tuple[str, ...]:
+    hosts = []
+    for value in values:
+        host = value.strip().lower().rstrip(".") if isinstance(value, str) else ""
+        if not _HOST_NAME.match(host):
+            raise where.error(key, f"{value!r} is not a host name such as \"rsshub.intranet.example\"")
+        hosts.append(host)
+    return tuple(hosts)
+
+
 def _check_zone(value: str, where: _Where, key: str) -> str:
     try:
         ZoneInfo(value)
@@ -174,8 +188,8 @@ def _parse(data: dict, where: _Where) -> Config:
     database = Path(_get(data, "database", str, where, "", ""))
 
     crawl_table = _table(data, "crawl", where)
-    _no_unknown(crawl_table, {"contact", "delay", "timeout", "retries", "rsshub", "wechat_bridge", "max_attempts"},
-                where, "crawl.")
+    _no_unknown(crawl_table, {"contact", "delay", "timeout", "retries", "rsshub", "wechat_bridge", "max_attempts",
+                              "allow_private", "allow_hosts"}, where, "crawl.")
     rsshub = _get(crawl_table, "rsshub", str, where, "crawl.")
     if rsshub:
         _check_url(rsshub, where, "crawl.rsshub")
@@ -188,6 +202,8 @@ def _parse(data: dict, where: _Where) -> Config:
         wechat_bridge=_check_bridge(_get(crawl_table, "wechat_bridge", str, where, "crawl."),
                                     where, "crawl.wechat_bridge"),
         max_attempts=_positive(_get(crawl_table, "max_attempts", int, where, "crawl."), where, "crawl.max_attempts"),
+        allow_private=_get(crawl_table, "allow_private", bool, where, "crawl."),
+        allow_hosts=_host_names(_get(crawl_table, "allow_hosts", list, where, "crawl."), where, "crawl.allow_hosts"),
     )
 
     issue_table = _table(data, "issue", where)

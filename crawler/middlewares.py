@@ -10,6 +10,12 @@
   knows when a request really goes out.
 - :class:`QuickMetaRefreshMiddleware`: Scrapy's meta refresh handling, without decoding
   every page to text to find out that it has none.
+
+And safety: :class:`AddressPolicyMiddleware` refuses every request (first fetches, each
+redirect hop, robots.txt, feeds, sitemaps) whose URL names a refused address or carries
+credentials, and, with :class:`crawler.resolver.PolicyResolver`, whose host resolves to one
+(:mod:`crawler.addresses`). A refusal is an :class:`AddressRefusedRequest`, which the
+spiders count as ``skipped/private_address``, never a failure of the run.
 """
 from __future__ import annotations
 
@@ -29,7 +35,10 @@ from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectError, ConnectionLost, ConnectionRefusedError, DNSLookupError
 from twisted.web._newclient import ResponseNeverReceived
 
+from crawler.addresses import policy_for
+from crawler.resolver import refusal_for, use_policy
 from pipelines.archive import clock
+from pipelines.store import crawl_config
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +127,54 @@ class PoliteRobotsTxtMiddleware(RobotsTxtMiddleware):
         self._parsers[netloc] = _Unavailable(reason, unreachable)
         if hasattr(waiting, "callback"):
             waiting.callback(self._parsers[netloc])
+
+
+class AddressRefusedRequest(IgnoreRequest):
+    """A request the address policy refused; the message is one line naming why."""
+
+
+class AddressPolicyMiddleware:
+    """Refuses requests by URL (before robots.txt is asked for) and turns a name that
+    resolved to a refused address into the same refusal (before any retry of it)."""
+
+    def __init__(self, crawler) -> None:
+        self.policy = policy_for(crawl_config(crawler).crawl)
+        use_policy(self.policy)
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request):
+        reason = self.policy.refuse_url(request.url)
+        if reason:
+            self.stats.inc_value("aibrief/address_refused")
+            logger.warning("not fetched: %s: %s", request.url, reason)
+            raise AddressRefusedRequest(reason)
+        return None
+
+
+class ResolvedAddressMiddleware:
+    """Sits by the downloader (above the retry middleware's place) to see a resolver's
+    refusal first: a name that resolves to a refused address is not asked again."""
+
+    def __init__(self, crawler) -> None:
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (DNSLookupError, CannotResolveHostError)):
+            return None
+        reason = refusal_for(urlparse_cached(request).hostname or "")
+        if reason is None:
+            return None
+        self.stats.inc_value("aibrief/address_refused")
+        logger.warning("not fetched: %s: %s", request.url, reason)
+        raise AddressRefusedRequest(reason)
 
 
 def _crawl_delay(parser, user_agent) -> float | None:

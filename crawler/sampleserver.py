@@ -24,6 +24,7 @@ Fault routes, on any host (modeled on Scrapy's test mock server):
 - ``/_fault/truncate/<path>``: announces the full length, sends half the body;
 - ``/_fault/badchunk/<path>``: chunked encoding that breaks off mid-chunk;
 - ``/_fault/redirect/<n>/<path>``: n redirects, then ``<path>``; ``/_fault/loop/a``: A→B→A;
+  ``/_fault/goto/http/<host:port>/<path>``: a redirect to another host (loopback, say);
   ``/_fault/refresh-self``: a page whose meta refresh points at itself;
 - ``/_fault/big/<mb>``: a page of that many megabytes with its length; ``big-chunked``: the
   same with no length; ``gzip-bomb/<mb>``: a small gzip body that inflates to that size.
@@ -382,6 +383,15 @@ def _redirect(handler: Handler, route: FaultRequest) -> None:
     left = route.number(0)
     target = f"/_fault/redirect/{left - 1}{route.rest(1)}" if left > 0 else route.rest(1)
     handler.answer(302, b"", {"Location": f"http://{route.host}{target}"}, route.send_body)
+
+
+@fault_route("goto")
+def _goto(handler: Handler, route: FaultRequest) -> None:
+    """``/_fault/goto/<scheme>/<host[:port]>/<path>``: a redirect to that URL, anywhere."""
+    if len(route.args) < 2 or route.args[0] not in ("http", "https"):
+        raise BadRoute
+    target = f"{route.args[0]}://{route.args[1]}{route.rest(2)}"
+    handler.answer(302, b"", {"Location": target}, route.send_body)
 
 
 @fault_route("loop")

@@ -53,6 +53,10 @@ REDIRECT_MAX_TIMES = 10
 METAREFRESH_ENABLED = True
 
 DOWNLOADER_MIDDLEWARES = {
+    # No fetching inside the network aibrief runs in (crawler.addresses): by URL before
+    # anything else, and by resolved address next to the downloader, before a retry.
+    "crawler.middlewares.AddressPolicyMiddleware": 50,
+    "crawler.middlewares.ResolvedAddressMiddleware": 950,
     # robots.txt that answers 5xx or cannot be fetched closes its host for the run
     # (Scrapy allows everything then); its Crawl-delay is kept.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
@@ -82,4 +86,8 @@ REMOTE_CONTROL_ENABLED = False
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+# Resolves names and refuses those that resolve to a private address (crawler.resolver).
+TWISTED_DNS_RESOLVER = "crawler.resolver.PolicyResolver"
+# Host names pinned to addresses without DNS ("name=address,..."): for tests, as curl --resolve.
+AIBRIEF_STATIC_HOSTS = None
 FEED_EXPORT_ENCODING = "utf-8"

@@ -58,6 +58,10 @@ class CrawlSettings:
     wechat_bridge: str
     # A page that failed this many crawls in a row is given up (kept, marked failed).
     max_attempts: int
+    # Fetching from private, loopback and other non-global addresses (crawler.addresses):
+    # refused unless allowed as a whole or for these host names.
+    allow_private: bool
+    allow_hosts: tuple[str, ...]
 
 
 @dataclass(slots=True, frozen=True)

@@ -115,3 +115,19 @@ def test_every_user_default_is_in_the_shipped_file_once():
     for record in (CrawlSettings, IssueRules, ScheduleSettings, EditorialSettings):
         assert all(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
                    for f in dataclasses.fields(record)), record
+
+
+@pytest.mark.parametrize("text, key", [
+    ("[crawl]\ndelay = nan\n", "crawl.delay"),
+    ("[crawl]\ntimeout = inf\n", "crawl.timeout"),
+    ("max_size_mb = nan\n", "max_size_mb"),
+    ("max_size_mb = -5.0\n", "max_size_mb"),
+    ("[editorial]\nthreshold = -inf\n", "editorial.threshold"),
+])
+def test_numbers_that_are_no_numbers_are_one_line_errors(tmp_path, text, key):
+    path = tmp_path / "aibrief.toml"
+    path.write_text(text, "utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: {key}: ") and "\n" not in message

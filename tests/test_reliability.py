@@ -50,7 +50,7 @@ def test_503_twice_then_200_is_stored_once_with_two_retries(site, db_path, confi
 def test_unreachable_pages_are_kept_as_failed_and_retried_when_due(site, db_path, config_file):
     """Scenario 1: refused and reset connections: given up after the retry budget, the URL
     kept as failed for the next run, which tries it again once its back-off is over."""
-    config = config_file(retries=1, timeout=3.0)
+    config = config_file(retries=1, timeout=3.0, allow_private=True)  # (the closed port is on loopback)
     refused, reset = f"http://127.0.0.1:{closed_port()}/a.html", f"{P}/_fault/drop"
     result = crawl_urls([refused, reset], config=config, db=db_path, site=site)
     assert result.returncode == 0 and "Traceback" not in result.stderr

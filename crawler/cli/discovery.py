@@ -6,6 +6,7 @@ import sys
 import click
 
 from crawler import user_agent
+from crawler.addresses import policy_for
 from crawler.cli.archive import sources
 from crawler.cli.common import EXIT_USAGE, App, Failure, handled
 from crawler.discovery.check import Fetcher, check_sources
@@ -36,7 +37,8 @@ def sources_check(app: App, source_ids):
         chosen = config.active_sources()
     if not chosen:
         raise Failure("no enabled sources to check")
-    fetcher = Fetcher(user_agent(config.crawl.contact), config.crawl.timeout, config.crawl.delay)
+    fetcher = Fetcher(user_agent(config.crawl.contact), config.crawl.timeout, config.crawl.delay,
+                      policy_for(config.crawl))
     failed = 0
     for result in check_sources(config, chosen, fetcher):
         click.echo(result.line(config.tz))

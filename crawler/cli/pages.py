@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
 
 from crawler import user_agent
+from crawler.addresses import policy_for
 from crawler.cli.common import EXIT_USAGE, App, Failure, handled
 from crawler.discovery.check import FetchError, fetch_once
 from crawler.settings import DOWNLOAD_MAXSIZE
@@ -39,7 +41,7 @@ def extract_command(app: App, source, page_url, fmt):
     elif source.startswith(("http://", "https://")):
         try:
             body, page_url, content_type = fetch_once(source, user_agent(config.crawl.contact), config.crawl.timeout,
-                                                      DOWNLOAD_MAXSIZE)
+                                                      DOWNLOAD_MAXSIZE, policy_for(config.crawl))
         except FetchError as exc:
             raise Failure(f"{source}: {exc}") from None
     else:
@@ -63,8 +65,15 @@ def extract_command(app: App, source, page_url, fmt):
                          links=[{"role": link.role, "url": link.url} for link in article.links
                                 if link.role in ("paper", "article", "code")])
         when = article.published.isoformat() if article.published else "no date"
-        click.echo(f"<!-- {article.site or 'generic'} | {article.author or 'no author'} | {when} -->")
+        click.echo(f"<!-- {comment_text(article.site or 'generic')} | {comment_text(article.author or 'no author')}"
+                   f" | {when} -->")
         click.echo(render_item_markdown(item), nl=False)
+
+
+def comment_text(text: str) -> str:
+    """Page text made safe inside an HTML comment: no ``--`` (which could end it, as in
+    ``-->`` or ``--!>``), no angle brackets, one line."""
+    return re.sub(r"-{2,}", "-", " ".join(text.split())).replace("<", "&lt;").replace(">", "&gt;")
 
 
 COMMANDS = (extract_command,)

@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 
 from protego import Protego
 
-from crawler.config import Config, Source
+from crawler.addresses import AddressPolicy, AddressRefused, policy_opener
+
+from schedules.settings import Config, Source
 from crawler.discovery import DiscoveryError, Found, newest, one_line
 from crawler.discovery.arxiv import API_INTERVAL, DEFAULT_DAYS, DEFAULT_MAX_RESULTS, in_window, query_url, read_answer
 from crawler.discovery.feeds import is_wechat, read_feed
@@ -52,15 +54,22 @@ class FetchError(Exception):
     """A fetch that failed; the message is one line."""
 
 
-def fetch_once(url: str, user_agent: str, timeout: float, max_size: int) -> tuple[bytes, str, str | None]:
-    """(body, final URL, content type) of one GET, or FetchError; no robots.txt, no pacing."""
+def fetch_once(url: str, user_agent: str, timeout: float, max_size: int,
+               policy: AddressPolicy) -> tuple[bytes, str, str | None]:
+    """(body, final URL, content type) of one GET, or FetchError; no robots.txt, no pacing;
+    the address policy holds for the URL and every redirect hop."""
+    refused = policy.refuse_url(url)
+    if refused:
+        raise FetchError(f"not fetched, {refused}")
     request = urllib.request.Request(url, headers={"User-Agent": user_agent})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with policy_opener(policy).open(request, timeout=timeout) as response:
             body = response.read(max_size + 1)
             if len(body) > max_size:
                 raise FetchError(f"larger than {max_size // 2**20} MB")
             return body, response.url, response.headers.get("Content-Type")
+    except AddressRefused as exc:
+        raise FetchError(str(exc)) from None
     except urllib.error.HTTPError as exc:
         raise FetchError(f"HTTP {exc.code}") from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
@@ -71,8 +80,9 @@ class Fetcher:
     """Polite one-off GETs: the crawl's user agent, timeout and size limit, robots.txt
     obeyed, and a pause between two requests to one host."""
 
-    def __init__(self, user_agent: str, timeout: float, delay: float) -> None:
+    def __init__(self, user_agent: str, timeout: float, delay: float, policy: AddressPolicy) -> None:
         self.user_agent = user_agent
+        self.policy = policy
         self.timeout = timeout
         self.delay = delay
         self.robots: dict[str, Protego | str] = {}
@@ -93,7 +103,7 @@ class Fetcher:
         if wait > 0:
             time.sleep(wait)
         self.last[host] = time.monotonic()
-        return fetch_once(url, self.user_agent, self.timeout, max_size)
+        return fetch_once(url, self.user_agent, self.timeout, max_size, self.policy)
 
     def _obey_robots(self, url: str) -> None:
         parts = urlsplit(url)

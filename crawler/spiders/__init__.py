@@ -22,7 +22,7 @@ from twisted.web.http import PotentialDataLoss
 from crawler import user_agent
 from crawler.config import ConfigError, load_config
 from crawler.items import PageItem
-from crawler.middlewares import HostUnreachable
+from crawler.middlewares import AddressRefusedRequest, HostUnreachable
 from pipelines.archive import clock
 from pipelines.archive import frontier
 from pipelines.analysis.urls import canonical_url
@@ -147,6 +147,10 @@ class AibriefSpider(scrapy.Spider):
             self._settle(key, "skipped", "larger than the size limit")
             logger.warning("not fetched, larger than the size limit: %s", request.url)
             return
+        if failure.check(AddressRefusedRequest):
+            self.count("skipped/private_address")
+            self._settle(key, "skipped", reason)
+            return  # (the middleware logged the URL and the reason)
         if failure.check(IgnoreRequest) and not failure.check(HttpError):
             # Refused on purpose (robots.txt): counted, not a failure. A host whose
             # robots.txt could not be read stays pending for the next run.
@@ -176,6 +180,8 @@ class AibriefSpider(scrapy.Spider):
 
 def describe_failure(failure) -> str:
     """One line for a download failure: the HTTP status, or the network error's name."""
+    if failure.check(AddressRefusedRequest):
+        return str(failure.value)
     if failure.check(HttpError):
         return f"HTTP {failure.value.response.status}"
     if failure.check(DNSLookupError, CannotResolveHostError):

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import scrapy
 
 from crawler.config import Source
+from crawler.middlewares import AddressRefusedRequest
 from crawler.items import PageItem
 from crawler.spiders import AibriefSpider, describe_failure
 from pipelines.archive import clock
@@ -136,6 +137,10 @@ class DiscoverySpider(AibriefSpider):
 
     def discovery_failed(self, failure) -> None:
         request = failure.request
+        if failure.check(AddressRefusedRequest):  # refused on purpose: counted, no failure of the run
+            self.count("skipped/private_address")
+            logger.warning("source %s not fetched: %s: %s", request.meta["source_id"], request.url, failure.value)
+            return
         self.source_failed(request.meta["source_id"], request.url, describe_failure(failure))
 
     def source_ok(self, source_id: str, entries: int) -> None:

@@ -109,6 +109,11 @@ def _struct(text: str) -> time.struct_time:
     ("2022-10-14 08:30:00", _struct("2022-10-14T08:30:00"), "2022-10-14T00:30:00+00:00"),
     # A year feedparser did not find in the text: not its reading.
     ("Friday 14/10/22", _struct("2023-03-01T00:00:00"), None),
+    # Its "current month" for a slashed date that names the year: ours.
+    ("2022/10/13 20:30", _struct("2023-03-01T00:00:00"), "2022-10-13T12:30:00+00:00"),
+    # A form we do not read, whose year, month and day feedparser found as written: its reading.
+    ("2017년 3월 7일 09:10:00", None, None),
+    ("Dienstag 2017.03.07 09:10", _struct("2017-03-07T09:10:00"), "2017-03-07T01:10:00+00:00"),
     # feedparser had nothing: ours.
     ("3小时前", None, "2023-03-31T01:00:00+00:00"),
 ])

@@ -341,7 +341,7 @@ def parse_date(text: str | None, tz: tzinfo, now: datetime | None = None, *,
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
-_ISO_START = re.compile(r"\s*\d{4}-\d{2}")
+_NAMED_MONTH = re.compile(r"(?<![A-Za-z])" + _MONTH + r"(?![A-Za-z])", re.IGNORECASE)
 
 
 def feed_date(raw: str | None, parsed: time_module.struct_time | None, tz: tzinfo,
@@ -350,21 +350,29 @@ def feed_date(raw: str | None, parsed: time_module.struct_time | None, tz: tzinf
     UTC, with its table of zone names and its many formats) where it read the date as
     written, else :func:`parse_date` on the text.
 
-    feedparser's reading is not trusted for text with Chinese in it (it gives the current
-    month for ``2022年10月14日``), for ISO dates (it reads a date with no zone as UTC; here
-    it is the source's zone), or when the year it found is not in the text.
+    feedparser's reading is taken first for dates that name their month in English (RFC
+    822, asctime and their variants, which it reads with their zone names). For the rest,
+    ours comes first: feedparser gives the current month for ``2022/10/13`` and
+    ``2022年10月14日``, and reads an ISO date with no zone as UTC (here it is the source's).
+    Where ours finds nothing, feedparser's reading is taken only if the year, month and day
+    it found are all written in the text.
     """
     now = now or datetime.now(timezone.utc)
     if not isinstance(raw, str) or not raw.strip():
         return None
-    if parsed is not None and not _CJK.search(raw) and not _ISO_START.match(raw):
+    theirs = None
+    if parsed is not None and not _CJK.search(raw):
         try:
-            moment = datetime(*parsed[:6], tzinfo=timezone.utc)
-        except (TypeError, ValueError):
-            moment = None
-        if moment is not None and str(moment.year) in raw:
-            return _plausible(moment, now)
-    return parse_date(raw, tz, now)
+            theirs = datetime(*parsed[:6], tzinfo=timezone.utc)
+        except (TypeError, ValueError, OverflowError):
+            theirs = None
+    if theirs is not None and _NAMED_MONTH.search(raw) and str(theirs.year) in raw:
+        return _plausible(theirs, now)
+    ours = parse_date(raw, tz, now)
+    if ours is not None or theirs is None:
+        return ours
+    written = all(re.search(rf"(?<!\d)0?{number}(?!\d)", raw) for number in (theirs.month, theirs.day))
+    return _plausible(theirs, now) if written and str(theirs.year) in raw else None
 
 
 def from_timestamp(value: str | int | float | None) -> datetime | None:

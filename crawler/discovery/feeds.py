@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import feedparser
 
 from crawler.discovery import DiscoveryError, Found, one_line
-from pipelines.analysis.dates import parse_date
+from pipelines.analysis.dates import feed_date
 from pipelines.analysis.encoding import feed_document
 from pipelines.analysis.links import clean_url
 
@@ -37,8 +37,11 @@ class FeedReading:
 def parse_feed(body: bytes, url: str, content_type: str | None, tz: tzinfo, now: datetime | None = None,
                wechat: bool = False) -> FeedReading:
     """Read a feed; DiscoveryError when it yields no link to follow."""
-    parsed = feedparser.parse(feed_document(body, content_type or ""),
-                              response_headers={"content-type": content_type or "", "content-location": url})
+    # With no Content-Type, feedparser is given no headers at all: handed an empty type (or
+    # headers without one) it flags a valid feed as served with the wrong type. Relative
+    # links are resolved against the feed's URL below either way.
+    headers = {"content-type": content_type, "content-location": url} if (content_type or "").strip() else None
+    parsed = feedparser.parse(feed_document(body, content_type), response_headers=headers)
     if not parsed.entries:
         if parsed.get("bozo"):
             raise DiscoveryError(f"not a readable feed ({one_line(parsed.get('bozo_exception'))})")
@@ -54,13 +57,22 @@ def parse_feed(body: bytes, url: str, content_type: str | None, tz: tzinfo, now:
         if absolute is None:
             reading.refused.append(link)
             continue
-        raw_date = entry.get("published") or entry.get("updated") or entry.get("created")
         reading.found.append(Found(absolute, title=" ".join((entry.get("title") or "").split()) or None,
-                                   published=parse_date(raw_date, tz, now) if raw_date else None,
+                                   published=_entry_date(entry, tz, now),
                                    author=entry.get("author") or None))
     if not reading.found:
         raise DiscoveryError(f"{len(parsed.entries)} entries, none with an http(s) link")
     return reading
+
+
+def _entry_date(entry, tz: tzinfo, now: datetime | None) -> datetime | None:
+    """The entry's publication date, else its update or creation date (see
+    :func:`pipelines.analysis.dates.feed_date` for whose reading is taken)."""
+    for key in ("published", "updated", "created"):
+        raw = entry.get(key)
+        if raw:
+            return feed_date(raw, entry.get(f"{key}_parsed"), tz, now)
+    return None
 
 
 def read_feed(body: bytes, url: str, content_type: str | None, tz: tzinfo, now: datetime | None = None,

@@ -1,11 +1,17 @@
 """Page bytes to text, without trusting a charset that the bytes contradict.
 
-Chinese sites still serve GBK, GB18030 and Big5, often with no charset anywhere, and
-sometimes under an HTTP header or a ``<meta>`` naming the wrong one (``charset=utf-8``
-or ``iso-8859-1`` over GBK bytes). The order: a byte-order mark; UTF-8 when the bytes are
-valid UTF-8 (other encodings of Chinese text practically never are); the Chinese codecs
-that decode the bytes cleanly into mostly common Chinese characters; a declared charset
-that decodes them; charset-normalizer's guess; GB18030 with replacement as the last resort.
+The order is w3lib's ``html_to_unicode``: a byte-order mark (UTF-32 before UTF-16, whose
+mark it begins with); then the charset the HTTP header declares, then the page's own (an
+XML declaration or a ``<meta>``), each decoded with the odd bad byte replaced; then a guess.
+Chinese sites need repairs on top, applied only where the declaration is contradicted:
+they still serve GBK, GB18030 and Big5, often with no charset anywhere, and sometimes
+under a header or ``<meta>`` naming the wrong one (``charset=utf-8`` or ``iso-8859-1``
+over GBK bytes, ``gb2312`` over Big5). So: valid UTF-8 with real multibyte text beats a
+declared legacy charset; a Western single-byte charset (which decodes any bytes) yields to
+a Chinese codec that reads the bytes as common Chinese; a declared Chinese codec that
+reads them as rare characters yields to the other one that reads them as common ones.
+With nothing declared: UTF-8 when valid, the Chinese codecs by the share of common Chinese
+characters, charset-normalizer's guess, GB18030 with replacement as the last resort.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import codecs
 import re
 
 from charset_normalizer import from_bytes
+from w3lib.encoding import read_bom
 
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_\-:.]+)""", re.IGNORECASE)
@@ -22,8 +29,15 @@ _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_\-
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "gb18030": "gb18030", "x-gbk": "gb18030",
               "cp936": "gb18030", "big5": "big5hkscs", "big5-hkscs": "big5hkscs", "cp950": "big5hkscs"}
 _CHINESE_CODECS = ("gb18030", "big5hkscs")
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-         (codecs.BOM_UTF16_BE, "utf-16"))
+_NOT_CHARSETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "utf-7", "undefined",
+                           "mbcs", "oem", "charmap"})
+# Single-byte Western charsets: they decode any bytes, so decoding proves nothing.
+_WESTERN = frozenset({"iso8859-1", "cp1252", "ascii", "iso8859-15", "latin-1"})
+# Multibyte characters of valid UTF-8 that make it the page's encoding over a declared
+# legacy one: text in a legacy Chinese codec is practically never valid UTF-8 at this length.
+UTF8_OVER_DECLARED = 8
+# Non-ASCII characters below which the share of common Chinese characters says nothing.
+SHARE_SAMPLE = 20
 # Among the most frequent characters of written Chinese, in both scripts. Text decoded with
 # the right codec is largely made of them (a third or more of its non-ASCII characters on
 # every page of the zh-pages corpus); mojibake, including GBK read as Big5 and the other
@@ -60,9 +74,13 @@ def _codec(name: str) -> str | None:
     name = name.strip().lower()
     name = _SUPERSETS.get(name, name)
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
         return None
+    # Only charsets: "base64", "rot13" or "unicode_escape" are codecs, never a page's encoding.
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+        return None
+    return info.name
 
 
 def chinese_share(text: str) -> float:
@@ -82,6 +100,8 @@ def _nearly(body: bytes, codec: str) -> str | None:
     listing, one bad paste): a page with a few stray bytes is still in its encoding."""
     try:
         return body.decode(codec)
+    except LookupError:
+        return None
     except UnicodeDecodeError:
         text = body.decode(codec, errors="replace")
         return text if text.count("\ufffd") <= max(2, len(text) // 2000) else None
@@ -89,43 +109,70 @@ def _nearly(body: bytes, codec: str) -> str | None:
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Return ``(text, encoding used)`` for page bytes."""
-    for bom, encoding in _BOMS:
-        if body.startswith(bom):
-            return body.decode(encoding, errors="replace"), encoding
-    try:
-        return body.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    declared = [c for c in (_codec(name) for name in declared_charsets(body, content_type)) if c]
-    if "utf-8" in declared:
-        text = _nearly(body, "utf-8")
-        if text is not None:
-            return text, "utf-8"
-    best, best_share, best_codec = None, CHINESE_SHARE, None
-    for codec in dict.fromkeys([c for c in declared if c in _CHINESE_CODECS] + list(_CHINESE_CODECS)):
+    bom_codec, bom = read_bom(body)
+    if bom_codec:
+        codec = _codec(bom_codec) or "utf-8"
+        return body[len(bom):].decode(codec, errors="replace"), codec
+    utf8 = _strict(body, "utf-8")
+    declared = [c for c in dict.fromkeys(_codec(name) for name in declared_charsets(body, content_type)) if c]
+    if utf8 is not None and (not declared or _multibyte(utf8) >= UTF8_OVER_DECLARED):
+        return utf8, "utf-8"
+    for codec in declared:
+        if codec.startswith(("utf-16", "utf-32")) and b"\x00" not in body[:1024]:
+            continue  # a <meta> claiming UTF-16 over ASCII-compatible bytes (HTML: read as UTF-8)
+        if codec in _WESTERN:
+            repaired = _best_chinese(body)
+            if repaired is not None:
+                return repaired
         text = _nearly(body, codec)
         if text is None:
             continue
-        share = chinese_share(text)
-        if share > best_share:
-            best, best_share, best_codec = text, share, codec
-    if best is not None:
-        return best, best_codec
-    for codec in declared:
-        if codec not in ("utf-8", "ascii"):
-            try:
-                return body.decode(codec), codec
-            except UnicodeDecodeError:
-                continue
+        if codec in _CHINESE_CODECS and _wide(text) >= SHARE_SAMPLE and chinese_share(text) < CHINESE_SHARE:
+            repaired = _best_chinese(body)
+            if repaired is not None:
+                return repaired
+        return text, codec
+    if utf8 is not None:
+        return utf8, "utf-8"
+    repaired = _best_chinese(body)
+    if repaired is not None:
+        return repaired
     guess = from_bytes(body[:65536]).best()
     if guess is not None:
         codec = _codec(guess.encoding)
         if codec:
-            try:
-                return body.decode(codec), codec
-            except UnicodeDecodeError:
-                pass
+            text = _strict(body, codec)
+            if text is not None:
+                return text, codec
     return body.decode("gb18030", errors="replace"), "gb18030"
+
+
+def _strict(body: bytes, codec: str) -> str | None:
+    try:
+        return body.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _multibyte(text: str) -> int:
+    return sum(ord(ch) > 127 for ch in text[:20000])
+
+
+def _wide(text: str) -> int:
+    return sum(ord(ch) > 127 and not ch.isspace() for ch in text[:20000])
+
+
+def _best_chinese(body: bytes) -> tuple[str, str] | None:
+    """The Chinese codec that reads the bytes (nearly) cleanly as mostly common Chinese."""
+    best, best_share = None, CHINESE_SHARE
+    for codec in _CHINESE_CODECS:
+        text = _nearly(body, codec)
+        if text is None or _wide(text) < SHARE_SAMPLE // 4:
+            continue
+        share = chinese_share(text)
+        if share > best_share:
+            best, best_share = (text, codec), share
+    return best
 
 
 def feed_document(body: bytes, content_type: str | None = None) -> bytes | str:

@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 import trafilatura
+from htmldate import find_date
 from lxml import etree
 from trafilatura.metadata import extract_title
 from trafilatura.xml import xmltotxt
@@ -57,9 +58,12 @@ DATE_LABEL = re.compile(r"(发布时间|發布時間|发表时间|发表于|發�
 # page text: room for a source name, an author and a "print this page" link (measured on
 # the zh-pages corpus).
 DATE_WINDOW = 200
+DATE_LINE_MAX = 60  # characters: a line this short at the article's start may be its date line
 # WeChat-style pages carry their publish time only in script: ``var ct = "1665709920"``.
 SCRIPT_TIMESTAMP = re.compile(r"""\b(?:var\s+ct|create_time|"publishTime"|publish_time)\s*[=:]\s*["']?(\d{10,13})""")
-YEARLESS_DATE_LINE = re.compile(r"^\s*(?:\S{0,12}\s+)?(?P<date>\d{1,2}月\d{1,2}日\s*\d{1,2}[:：]\d{2})")
+YEARLESS_DATE_LINE = re.compile(r"^\s*(?:\S{0,12}\s+)?(?P<date>\d{1,2}月\d{1,2}日\s*\d{1,2}[:：]\d{2}"
+                                r"|(?:\d+|[一二两三四五六七八九十半]+)\s*(?:个|個)?\s*(?:秒|分钟|分鐘|小时|小時|天|周|週|月|年)前"
+                                r"|刚刚|剛剛|(?:今天|昨天|前天)\s*\d{1,2}[:：]\d{2})")
 _URL = re.compile(r"https?://\S+")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -166,20 +170,24 @@ def extract(body: bytes, url: str | None, *, tz: tzinfo, content_type: str | Non
     linked_data = _json_ld(tree)  # before _page_text drops the scripts it sits in
     page_text = _page_text(tree)
     headline_end = _headline_position(page_text, title)
+    language = _language(tree, text)
     published, origin = fields.published, "adapter"
     if published is None:
-        published, origin = _published(tree, html, linked_data, page_text, headline_end, tz, now), "page"
+        published, origin = _published(tree, html, linked_data, page_text, headline_end, text, tz, now), "page"
+    if published is None and language not in (None, "zh"):
+        published, origin = _htmldate(html, url, tz, now), "page"
     if fields.authors:
         byline = ", ".join(fields.authors), fields.authors
     else:
-        byline = find_byline(page_text, headline_end, text, _meta(tree, AUTHOR_META) or _json_ld_author(linked_data))
+        byline = find_byline(page_text, headline_end, text, _meta(tree, AUTHOR_META) or _json_ld_author(linked_data),
+                             site_names=_site_names(tree, url))
     return Extraction(Article(
         title=title,
         author=byline[0] if byline else None,
         authors=byline[1] if byline else [],
         published=published,
         published_from=origin if published else None,
-        language=_language(tree, text),
+        language=language,
         text=text,
         links=_merge_links(fields.links, cited_links(anchors, text, url, base=_link_base(tree, url))),
         images=fields.images,
@@ -301,6 +309,25 @@ def _page_text(tree) -> str:
     return " ".join(_URL.sub(" ", text).split())
 
 
+SITE_NAME_META = ("og:site_name", "application-name", "apple-mobile-web-app-title", "twitter:site")
+_TITLE_PARTS = re.compile(r"\s+[-–—|_·]\s+|[|｜_]")
+
+
+def _site_names(tree, url: str | None) -> tuple[str, ...]:
+    """What the site calls itself: its declared name, the last part of its <title>
+    ("标题 - 某某网"), its host's name. None of them is an author."""
+    names = [element.get("content", "").strip() for element in tree.iter("meta")
+             if (element.get("property") or element.get("name") or "").lower() in SITE_NAME_META]
+    title = _first_text(tree, "//title") or ""
+    parts = [p.strip() for p in _TITLE_PARTS.split(title) if p.strip()]
+    if len(parts) > 1:
+        names.append(parts[-1])
+    host = (urlsplit(url).hostname or "") if url else ""
+    labels = [label for label in host.split(".") if label not in ("www", "m", "com", "cn", "net", "org", "news")]
+    names += labels[:1]
+    return tuple(n.lstrip("@") for n in names if n)
+
+
 def _json_ld(tree) -> list[dict]:
     objects: list[dict] = []
     for script in tree.xpath('//script[@type="application/ld+json"]'):
@@ -330,9 +357,44 @@ def _json_ld_author(linked_data: list[dict]) -> str | None:
     return None
 
 
-def _published(tree, html: str, linked_data: list[dict], text: str, headline_end: int | None, tz: tzinfo,
-               now: datetime) -> datetime | None:
-    """The page's own publication instant, or None: never a date read from a cited link."""
+def _published(tree, html: str, linked_data: list[dict], text: str, headline_end: int | None, article_text: str,
+               tz: tzinfo, now: datetime) -> datetime | None:
+    """The page's own publication instant, or None: never a date read from a cited link,
+    a related-articles list, a sidebar or a footer.
+
+    The date line under the headline is what the page shows its readers; the metadata
+    (``<meta>``, JSON-LD, a timestamp in script) is what its software wrote, with a time and
+    a zone. Where both give the same day (in the source's zone) the metadata's instant is
+    taken for its precision; where they disagree, the line under the headline: metadata
+    is where templates leave the date a page was last built or first drafted.
+    """
+    visible = _headline_date(text, headline_end, article_text, tz, now)
+    structured = _structured_date(tree, html, linked_data, tz, now)
+    if visible and structured:
+        same_day = visible.astimezone(tz).date() == structured.astimezone(tz).date()
+        return structured if same_day else visible
+    if visible or structured:
+        return visible or structured
+    for element in tree.xpath("//time|//*[@class or @id]"):
+        if element.tag != "time" and not DATE_CLASS.search(f"{element.get('class', '')} {element.get('id', '')}"):
+            continue
+        if _aside(element):
+            continue
+        words = " ".join("".join(element.itertext()).split())
+        if 6 <= len(words) <= 80:
+            moment = parse_date(words, tz, now)
+            if moment:
+                return moment
+    for label in DATE_LABEL.finditer(text):
+        moment = parse_date(label["rest"], tz, now, with_year=True)
+        if moment:
+            return moment
+    return None
+
+
+def _structured_date(tree, html: str, linked_data: list[dict], tz: tzinfo, now: datetime) -> datetime | None:
+    """The publication instant the page's metadata states: ``<meta>``, JSON-LD, a
+    timestamp in script, a ``<time datetime>`` outside lists and sidebars."""
     candidates: list[str] = []
     meta = _meta(tree, DATE_META)
     if meta:
@@ -348,34 +410,70 @@ def _published(tree, html: str, linked_data: list[dict], text: str, headline_end
         if moment and moment <= now:
             return moment
     for element in tree.xpath("//time[@datetime]"):
+        if _aside(element):
+            continue
         moment = parse_date(element.get("datetime"), tz, now)
         if moment:
             return moment
-    # News pages print the date line right under the headline: the first full date there.
-    if headline_end is not None:
-        near = text[headline_end:headline_end + DATE_WINDOW]
-        label = DATE_LABEL.search(near)
-        moment = (label and parse_date(label["rest"], tz, now)) or parse_date(near, tz, now, with_year=True)
-        if moment:
-            return moment
-        # "10月14日 10:30" and nothing else under a headline is its date line: the year is
-        # the one that puts it in the past.
-        line = YEARLESS_DATE_LINE.match(near)
-        if line:
-            return parse_date(line["date"], tz, now)
-    for element in tree.xpath("//time|//*[@class or @id]"):
-        if element.tag != "time" and not DATE_CLASS.search(f"{element.get('class', '')} {element.get('id', '')}"):
-            continue
-        words = " ".join("".join(element.itertext()).split())
-        if 6 <= len(words) <= 80:
-            moment = parse_date(words, tz, now)
-            if moment:
-                return moment
-    for label in DATE_LABEL.finditer(text):
-        moment = parse_date(label["rest"], tz, now, with_year=True)
-        if moment:
-            return moment
     return None
+
+
+def _headline_date(text: str, headline_end: int | None, article_text: str, tz: tzinfo,
+                   now: datetime) -> datetime | None:
+    """The date in the lines between the headline and the article's first words: the first
+    full date there, or a ``10月14日 10:30`` or ``3小时前`` standing alone (the year that puts
+    it in the past; the fetch time less the span)."""
+    if headline_end is None:
+        return None
+    near = text[headline_end:headline_end + DATE_WINDOW]
+    opening = " ".join(article_text.split())[:12]
+    starts = near.find(opening) if len(opening) >= 6 else -1
+    if starts >= 0:
+        # A short article: the window would reach past it, into lists and footers. It ends
+        # where the article starts, or past its first line when that is a short one (an
+        # extracted text that opens with the date line itself).
+        first_line = " ".join(article_text.strip().split("\n", 1)[0].split())
+        near = near[:starts + (len(first_line) if len(first_line) <= DATE_LINE_MAX else 0)]
+    label = DATE_LABEL.search(near)
+    moment = (label and parse_date(label["rest"], tz, now)) or parse_date(near, tz, now, with_year=True)
+    if moment:
+        return moment
+    line = YEARLESS_DATE_LINE.match(near)
+    return parse_date(line["date"], tz, now) if line else None
+
+
+# Containers of other pages' dates: lists of related or popular articles, sidebars, footers.
+ASIDE_TAGS = frozenset({"aside", "footer", "nav"})
+ASIDE_CLASS = re.compile(r"(?<![a-z])(related|recommend|sidebar|side-bar|hot|rank|list|footer|comment|tuijian|"
+                         r"xiangguan)", re.IGNORECASE)
+LIST_ITEMS = 3  # an item of a list this long is one of several entries, not the article's info line
+
+
+def _aside(element) -> bool:
+    """Whether the element sits in a list, sidebar, footer or comment thread."""
+    for node in (element, *element.iterancestors()):
+        if not isinstance(node.tag, str):
+            continue
+        if node.tag in ASIDE_TAGS:
+            return True
+        if node.tag == "li" and node.getparent() is not None and len(node.getparent().findall("li")) >= LIST_ITEMS:
+            return True
+        if ASIDE_CLASS.search(f"{node.get('class', '')} {node.get('id', '')}"):
+            return True
+    return False
+
+
+def _htmldate(html: str, url: str | None, tz: tzinfo, now: datetime) -> datetime | None:
+    """htmldate's reading of a non-Chinese page that states no date of its own: the
+    original date, without its extensive search (which guesses from any date in the page).
+    Its English heuristics reach further than the text scans above; on Chinese pages it is
+    never asked (it reads 2022年10月14日 as January 1st)."""
+    try:
+        found = find_date(html, extensive_search=False, original_date=True, url=url,
+                          max_date=now.astimezone(tz).strftime("%Y-%m-%d"))
+    except (ValueError, TypeError):
+        return None
+    return parse_date(found, tz, now) if found else None
 
 
 def _headline_position(text: str, title: str | None) -> int | None:

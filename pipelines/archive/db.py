@@ -18,6 +18,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from pipelines.analysis.urls import canonical_url
 from pipelines.archive import clock
 
 logger = logging.getLogger(__name__)
@@ -320,7 +321,74 @@ def _v6(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v8(db: sqlite_utils.Database) -> None:
+    """Canonical URLs on w3lib's canonical form (escapes, dot segments, IPv6) with more
+    tracking names dropped: every stored key is computed again, so that the next crawl
+    finds the articles it already has. Articles whose keys now collide are one article:
+    the one fetched first stays, with its id, text, issue items and story; the others'
+    issue items point to it and their story members join its story. Frontier rows and
+    refetch requests that collide keep the row furthest along (stored before fetched
+    before pending), then the first discovered."""
+    recanonicalize(db)
+
+
+def _recomputed(key: str) -> str:
+    try:
+        return canonical_url(key)
+    except ValueError:
+        return key  # not an http(s) URL: left as stored, never lost
+
+
+def recanonicalize(db: sqlite_utils.Database) -> dict[str, int]:
+    """Bring every stored canonical URL to :func:`canonical_url`'s current form, merging
+    rows that now name one page (see :func:`_v8`). Returns counts of what changed. Runs in
+    the caller's transaction."""
+    counts = {"articles": 0, "merged": 0, "frontier": 0, "refetch": 0, "issue_items": 0}
+    groups: dict[str, list[tuple[int, str, str]]] = {}
+    for article_id, key, fetched_at in db.execute(
+            "SELECT id, canonical_url, fetched_at FROM articles ORDER BY fetched_at, id").fetchall():
+        groups.setdefault(_recomputed(key), []).append((article_id, key, fetched_at))
+    for new, rows in groups.items():
+        keeper = rows[0][0]
+        for duplicate, _, _ in rows[1:]:
+            db.execute("UPDATE issue_items SET article_id = ? WHERE article_id = ?", [keeper, duplicate])
+            db.execute("UPDATE articles SET cluster_id = (SELECT coalesce(cluster_id, id) FROM articles WHERE id = ?)"
+                       " WHERE cluster_id = ? AND id != ?", [keeper, duplicate, duplicate])
+            db.execute("DELETE FROM articles WHERE id = ?", [duplicate])
+            counts["merged"] += 1
+        if rows[0][1] != new:
+            db.execute("UPDATE articles SET canonical_url = ? WHERE id = ?", [new, keeper])
+            counts["articles"] += 1
+    rank = "CASE state WHEN 'stored' THEN 0 WHEN 'fetched' THEN 1 WHEN 'pending' THEN 2 WHEN 'failed' THEN 3 ELSE 4 END"
+    counts["frontier"] = _rekey(db, "frontier", f"{rank}, discovered_at")
+    counts["refetch"] = _rekey(db, "refetch_requests", "requested_at")
+    for (key,) in db.execute("SELECT DISTINCT canonical_url FROM issue_items").fetchall():
+        new = _recomputed(key)
+        if new != key:
+            counts["issue_items"] += db.execute("UPDATE issue_items SET canonical_url = ? WHERE canonical_url = ?",
+                                                [new, key]).rowcount
+    return counts
+
+
+def _rekey(db: sqlite_utils.Database, table: str, best_first: str) -> int:
+    """New keys for a table keyed by canonical URL; of rows that collide, the first by
+    ``best_first`` stays."""
+    groups: dict[str, list[str]] = {}
+    for (key,) in db.execute(f"SELECT canonical_url FROM {table} ORDER BY {best_first}").fetchall():
+        groups.setdefault(_recomputed(key), []).append(key)
+    changed = 0
+    for new, keys in groups.items():
+        for loser in keys[1:]:
+            db.execute(f"DELETE FROM {table} WHERE canonical_url = ?", [loser])
+        if keys[0] != new:
+            db.execute(f"UPDATE {table} SET canonical_url = ? WHERE canonical_url = ?", [new, keys[0]])
+            changed += 1
+    return changed
+
+
+# _v8 follows _v6 directly on this branch: a _v7 written in parallel goes before it when
+# both are merged (the list's order is the schema's version order).
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v8]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

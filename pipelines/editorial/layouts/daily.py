@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from pipelines.editorial.export import LINE_START
 from pipelines.editorial.issues import IssueItem
 from pipelines.editorial.layouts.markdown import Block, Line, blocks
 from pipelines.editorial.layouts.model import IssueFormatError, ParsedIssue, url_problem
@@ -38,6 +39,12 @@ def looks_like(text: str) -> bool:
     return bool(re.search(r"^#\s*.*" + TITLE.pattern, text, re.MULTILINE))
 
 
+def _unguard(text: str) -> str:
+    # md_escape guards a line that opens like a list ("1. …") with a backslash that
+    # CommonMark keeps as text before a digit.
+    return text[1:] if text.startswith("\\") and LINE_START.match(text[1:]) else text
+
+
 def section_name(heading: str) -> str:
     """``🔥 今日精选`` -> ``今日精选``: sections are named without their emoji."""
     return _DECORATION.sub("", heading).strip()
@@ -49,8 +56,11 @@ def parse(text: str, fallback: date | None = None) -> ParsedIssue:
     moments: list[str] | None = None
     for block in blocks(text):
         if moments is not None:
-            if block.kind in ("paragraph", "item", "fence"):
-                moments += [line.text() for line in block.lines if line.text()]
+            if block.kind in ("paragraph", "item"):
+                lines = [_unguard(line.text()) for line in block.lines if line.text()]
+                if lines and block.ordered and block.number is not None:
+                    lines[0] = f"{block.number}. {lines[0]}"
+                moments += lines
             continue
         if block.kind == "heading":
             found = TITLE.search(block.text())

@@ -28,8 +28,8 @@ from pipelines.editorial.export import LINE_START
 from pipelines.editorial.issues import IssueItem, headline_for
 from pipelines.editorial.layouts.model import IssueFormatError, ParsedIssue
 
-TITLE = re.compile(r"AI\s*[簡简]報\s*(?P<day>\d{8})\s*期")
-HEADLINE = re.compile(r"^(?:#\s*)?(?:原文[標标]題\s*[:：]\s*)?(?P<headline>【AI\s*[簡简]報\s*\d{8}】.*)$")
+TITLE = re.compile(r"AI\s*[簡简][報报]\s*(?P<day>\d{8})\s*期")
+HEADLINE = re.compile(r"^(?:#\s*)?(?:原文[標标]題\s*[:：]\s*)?(?P<headline>【AI\s*[簡简][報报]\s*\d{8}】.*)$")
 ITEM = re.compile(r"^(?P<n>\d{1,3})\s*[.．、]\s*(?P<title>\S.*)$")
 LABEL = re.compile(r"^(?P<label>原文|原文鏈接|原文链接|論文地址|论文地址|文章鏈接|文章链接|項目地址|项目地址)"
                    r"\s*[:：]\s*(?P<url>https?://\S+)?\s*$")

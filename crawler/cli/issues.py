@@ -180,9 +180,13 @@ def import_issue(app: App, paths, replace, day):
         raise Failure(f"{path}: {reason}")
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
-    if len(files) == 1 and summary.unchanged:
+    if len(files) == 1 and summary.unchanged:  # one file: its own line says it all
         click.echo(f"{files[0].name} is imported already; nothing changed")
-    click.echo(summary.line())
+    elif len(files) == 1:
+        title, count = summary.stored[0]
+        click.echo(f"imported {title}: {count} items, published")
+    else:
+        click.echo(summary.line())
     if summary.skipped:
         raise Failure(f"{len(summary.skipped)} of {summary.files} files not imported")
 

@@ -99,6 +99,7 @@ class ImportSummary:
     links: int = 0
     warnings: list[str] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # the file and why
+    stored: list[tuple[str, int]] = field(default_factory=list)  # each issue stored: its title and items
 
     def line(self) -> str:
         text = (f"imported {self.files} files: {self.issues} issues, {self.items} items, {self.links} links, "
@@ -128,14 +129,16 @@ def import_paths(db: sqlite_utils.Database, paths: list[Path], *, rules: IssueRu
             summary.unchanged += 1
             continue
         summary.issues += 1
+        summary.stored.append((parsed.title, len(parsed.items)))
         summary.items += len(parsed.items)
         summary.links += sum(len(item.links) for item in parsed.items) + len(parsed.extras)
     return summary
 
 
 def store_parsed(db: sqlite_utils.Database, parsed: ParsedIssue, *, rules: IssueRules, replace: bool) -> bool:
-    """Store one parsed issue as published; whether anything changed."""
-    title = parsed.title or rules.title_for(parsed.date)
+    """Store one parsed issue as published; whether anything changed. A file that names no
+    title gets the configured one (``issue.title``)."""
+    parsed.title = title = parsed.title or rules.title_for(parsed.date)
     headline = parsed.headline or headline_for(parsed.date, [item.title for item in parsed.items])
     _, changed = store_published(db, parsed.date, title=title, section=parsed.section or rules.section,
                                  headline=headline, items=parsed.items, replace=replace, insights=parsed.insights,

@@ -29,7 +29,7 @@ from crawler.discovery.listings import ListingRules
 from pipelines.analysis.settings import EditorialSettings, Topic
 from pipelines.analysis.summary import SUMMARIZERS
 from pipelines.analysis.text import SCRIPTS
-from pipelines.editorial.settings import IssueRules
+from pipelines.editorial.settings import LAYOUTS, IssueRules
 from schedules.due import parse_due
 from schedules.settings import Config, CrawlGroup, CrawlSettings, ScheduleSettings, Source
 
@@ -207,7 +207,11 @@ def _parse(data: dict, where: _Where) -> Config:
     )
 
     issue_table = _table(data, "issue", where)
-    _no_unknown(issue_table, {"max_items", "due", "title", "section", "summary_chars"}, where, "issue.")
+    _no_unknown(issue_table, {"max_items", "due", "title", "section", "summary_chars", "layout", "moments_chars"},
+                where, "issue.")
+    layout = _get(issue_table, "layout", str, where, "issue.")
+    if layout not in LAYOUTS:
+        raise where.error("issue.layout", f"unknown layout {layout!r} (use {', '.join(LAYOUTS)})")
     try:
         due = parse_due(_get(issue_table, "due", str, where, "issue."))
     except ValueError as exc:
@@ -222,6 +226,8 @@ def _parse(data: dict, where: _Where) -> Config:
         title=title,
         section=_get(issue_table, "section", str, where, "issue."),
         summary_chars=_positive(_get(issue_table, "summary_chars", int, where, "issue."), where, "issue.summary_chars"),
+        layout=layout,
+        moments_chars=_positive(_get(issue_table, "moments_chars", int, where, "issue."), where, "issue.moments_chars"),
     )
 
     source_list = _get(data, "sources", list, where, "", [])

@@ -208,7 +208,8 @@ def test_import_of_something_else_is_one_line(db_path, tmp_path):
     junk.write_text("购物清单\n牛奶\n", encoding="utf-8")
     result = run_cli("--db", str(db_path), "import", str(junk))
     assert result.returncode == 1
-    assert result.stderr == f"aibrief: error: {junk}: no issue title such as 'AI 簡報 20221014 期' found\n"
+    assert result.stderr == (f"aibrief: error: {junk}: no issue title such as 'AI 簡報 20221014 期' found: no 导读 "
+                             "line names the issue, the file name holds no date, and no --date was given\n")
     binary = tmp_path / "image.txt"
     binary.write_bytes(b"\xff\xd8\xff\xe0 not text")
     assert run_cli("--db", str(db_path), "import", str(binary)).stderr == f"aibrief: error: {binary}: not UTF-8 text\n"

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.common import App, day_argument, day_option, handled
+from crawler.cli.common import App, Failure, _day_callback, day_argument, day_option, handled
 from pipelines.analysis.text import SCRIPTS
-from pipelines.editorial.export import (convert_issue, render_editor_markdown, render_json, render_markdown,
-                                        write_whole)
-from pipelines.editorial.importer import read_issue_file
-from pipelines.editorial.issues import build_configured_issue, list_issues, publish_issue, store_published
+from pipelines.editorial.export import (convert_issue, render_daily_markdown, render_editor_markdown, render_json,
+                                        render_markdown, write_whole)
+from pipelines.editorial.importer import import_paths, issue_files
+from pipelines.editorial.issues import build_configured_issue, list_issues, publish_issue
+from pipelines.editorial.settings import LAYOUTS
 
 
 @click.group()
@@ -111,24 +112,33 @@ def issue_publish(app: App, day):
 @day_argument
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (whole, atomically).")
-@click.option("--layout", type=click.Choice(["reference", "editor"]), default="reference", show_default=True,
-              help="Markdown layout: the published one, or the editor's master copy (sections, sources).")
+@click.option("--layout", type=click.Choice(list(LAYOUTS)),
+              help="Markdown layout: reference (as published), editor (the master copy, with sections and "
+                   "sources) or daily (the 早报). Default: issue.layout.")
+@click.option("--by-topic", is_flag=True, help="Daily layout: sections by editorial.sections topics, not by region.")
 @click.option("--script", type=click.Choice(list(SCRIPTS)), help="Chinese script of the text (default: editorial.script).")
 @click.pass_obj
 @handled
-def export(app: App, day, fmt, output, layout, script):
-    """Export an issue as Markdown (the reference layout, or --layout editor) or JSON.
+def export(app: App, day, fmt, output, layout, by_topic, script):
+    """Export an issue as Markdown in one of three layouts, or as JSON.
 
     \b
-    Example:
-        aibrief export 2022-10-14 -o ai-brief-20221014.md
-        aibrief export 2022-10-14 --layout editor --script traditional
+    Examples, one per layout:
+        aibrief export 2022-10-14 -o ai-brief-20221014.md          # reference: "1. title / 原文: / url"
+        aibrief export 2022-10-14 --layout editor --script traditional  # editor: "## 1. [title](url) | source"
+        aibrief export 2026-08-22 --layout daily -o zaobao.md      # daily: "# 🤖 AI 早报 | 2026.08.22（周六）"
     """
-    found = convert_issue(app.issue(day), script or app.config.editorial.script)
+    config = app.config
+    found = convert_issue(app.issue(day), script or config.editorial.script)
+    layout = layout or config.issue.layout
     if fmt == "json":
         text = render_json(found)
+    elif layout == "editor":
+        text = render_editor_markdown(found)
+    elif layout == "daily":
+        text = render_daily_markdown(found, config.issue.moments_chars, by_topic=by_topic)
     else:
-        text = render_editor_markdown(found) if layout == "editor" else render_markdown(found)
+        text = render_markdown(found)
     if output:
         write_whole(output, text)
         click.echo(f"wrote {output}", err=True)
@@ -137,27 +147,48 @@ def export(app: App, day, fmt, output, layout, script):
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--replace", is_flag=True, help="Replace an existing issue of the same date (draft or published).")
+@click.option("--date", "day", callback=_day_callback, metavar="DATE",
+              help="The issue date for a file that names none (neither in its text nor in its file name).")
 @click.pass_obj
 @handled
-def import_issue(app: App, file):
-    """Import an issue in the reference plain-text layout (or our Markdown) as published.
+def import_issue(app: App, paths, replace, day):
+    """Import past issues (files, or folders of *.md and *.txt) as published issues.
+
+    The layout of each file is detected: reference (the published plain text), editor
+    (our master copy) or a weekly Markdown master, the embedded-AI bi-weekly digest, and
+    the daily 早报. Each item's URL enters the archive as a known article. Importing a file
+    again changes nothing; a different issue over one of the same date needs --replace.
 
     \b
-    Example:
-        aibrief import ai-brief-20221014.txt
+    Examples, one per layout:
+        aibrief import ai-brief-20221014.txt              # reference: "AI 簡報 20221014 期" then "1. title"
+        aibrief import masters/                           # weekly/editor: "> 导读：本期为 AI 简报 20201120 期…"
+        aibrief import 2020-11-30.md                      # bi-weekly: "# 嵌入式AI简报 (2020-11-30)"
+        aibrief import zaobao-20260822.md --replace       # daily: "# 🤖 AI 早报 | 2026.08.22（周六）"
+        aibrief import notes.md --date 2020-11-20         # a master whose text and name give no date
     """
-    parsed = read_issue_file(file)
+    files = issue_files(list(paths))
     db = app.db()
     try:
-        stored, changed = store_published(db, parsed.date, title=parsed.title, section=parsed.section,
-                                          headline=parsed.headline, items=parsed.items)
+        summary = import_paths(db, files, rules=app.config.issue, replace=replace, day=day)
     finally:
         db.close()
-    if changed:
-        click.echo(f"imported {stored.title}: {len(stored.items)} items, published")
+    if len(files) == 1 and summary.skipped:
+        path, reason = summary.skipped[0]
+        raise Failure(f"{path}: {reason}")
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if len(files) == 1 and summary.unchanged:  # one file: its own line says it all
+        click.echo(f"{files[0].name} is imported already; nothing changed")
+    elif len(files) == 1:
+        title, count = summary.stored[0]
+        click.echo(f"imported {title}: {count} items, published")
     else:
-        click.echo(f"{stored.title} is imported already; nothing changed")
+        click.echo(summary.line())
+    if summary.skipped:
+        raise Failure(f"{len(summary.skipped)} of {summary.files} files not imported")
 
 
 COMMANDS = (issue, export, import_issue)

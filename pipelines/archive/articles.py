@@ -27,7 +27,7 @@ class ArticleRecord:
     text: str
     summary: str
     published: datetime
-    published_from: str  # adapter | page | feed | fetched: where the date came from
+    published_from: str  # adapter | page | feed | fetched | issue (an imported issue's date): where the date came from
     fetched_at: datetime
     first_url: str | None = None
     title: str | None = None
@@ -65,26 +65,34 @@ def store_article(db: sqlite_utils.Database, record: ArticleRecord, done: tuple[
                 return None
             _update_article(db, row[0], record, indexed_band_keys(row[2], row[1]))
             return row[0]
-        cursor = db.execute(
-            "INSERT INTO articles (canonical_url, url, first_url, source_id, title, author, authors,"
-            " published, published_from, language, text, summary, fetched_at, images, site, relevance, topics)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [record.canonical_url, record.url, record.first_url, record.source_id, record.title,
-             record.author, json.dumps(record.authors, ensure_ascii=False), iso(record.published),
-             record.published_from, record.language, record.text, record.summary,
-             iso(record.fetched_at), json.dumps(record.images), record.site, record.relevance,
-             json.dumps(record.topics, ensure_ascii=False)])
-        article_id = cursor.lastrowid
-        if record.fingerprint is not None:
-            clusters.assign_cluster(db, article_id, record.fingerprint, record.title, record.text)
-        _insert_links(db, article_id, record.links)
-        now = iso(utcnow())
-        db.execute("INSERT INTO frontier (canonical_url, url, source_id, state, attempts, discovered_at, updated_at)"
-                   " VALUES (?, ?, ?, 'stored', 1, ?, ?) ON CONFLICT (canonical_url) DO UPDATE SET state = 'stored'",
-                   [record.canonical_url, record.url, record.source_id, now, now])
-        # An issue imported or built before this page was fetched cites it by URL.
-        db.execute("UPDATE issue_items SET article_id = ? WHERE canonical_url = ? AND article_id IS NULL",
-                   [article_id, record.canonical_url])
+        article_id = insert_article(db, record)
+    return article_id
+
+
+def insert_article(db: sqlite_utils.Database, record: ArticleRecord) -> int:
+    """Insert an article whose canonical URL is not stored yet, inside the caller's
+    transaction: its row, its story cluster, its links, its frontier row (stored), and the
+    issue items that cite its URL."""
+    cursor = db.execute(
+        "INSERT INTO articles (canonical_url, url, first_url, source_id, title, author, authors,"
+        " published, published_from, language, text, summary, fetched_at, images, site, relevance, topics)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [record.canonical_url, record.url, record.first_url, record.source_id, record.title,
+         record.author, json.dumps(record.authors, ensure_ascii=False), iso(record.published),
+         record.published_from, record.language, record.text, record.summary,
+         iso(record.fetched_at), json.dumps(record.images), record.site, record.relevance,
+         json.dumps(record.topics, ensure_ascii=False)])
+    article_id = cursor.lastrowid
+    if record.fingerprint is not None:
+        clusters.assign_cluster(db, article_id, record.fingerprint, record.title, record.text)
+    _insert_links(db, article_id, record.links)
+    now = iso(utcnow())
+    db.execute("INSERT INTO frontier (canonical_url, url, source_id, state, attempts, discovered_at, updated_at)"
+               " VALUES (?, ?, ?, 'stored', 1, ?, ?) ON CONFLICT (canonical_url) DO UPDATE SET state = 'stored'",
+               [record.canonical_url, record.url, record.source_id, now, now])
+    # An issue imported or built before this page was fetched cites it by URL.
+    db.execute("UPDATE issue_items SET article_id = ? WHERE canonical_url = ? AND article_id IS NULL",
+               [article_id, record.canonical_url])
     return article_id
 
 

@@ -321,6 +321,24 @@ def _v6(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v7(db: sqlite_utils.Database) -> None:
+    """What the daily 早报 layout shows and an imported archive states: per item its priority
+    mark, every source it cites (the daily layout may name several) and a repository's
+    stars; per issue its insights, its short version for WeChat Moments and the links it
+    lists outside any item (an import's 其他 / 干货 lists)."""
+    _script(
+        db,
+        """
+        ALTER TABLE issue_items ADD COLUMN priority TEXT;    -- top | normal | low: the daily layout's mark
+        ALTER TABLE issue_items ADD COLUMN sources TEXT NOT NULL DEFAULT '[]';  -- JSON [{"name", "url"}]
+        ALTER TABLE issue_items ADD COLUMN stars INTEGER;    -- a repository's stars (GitHub trending)
+        ALTER TABLE issues ADD COLUMN insights TEXT NOT NULL DEFAULT '[]';      -- JSON list of short analyses
+        ALTER TABLE issues ADD COLUMN moments TEXT NOT NULL DEFAULT '';         -- the short version for Moments
+        ALTER TABLE issues ADD COLUMN links TEXT NOT NULL DEFAULT '[]';         -- JSON [{"role", "url", "label", "section"}]
+        """
+    )
+
+
 def _v8(db: sqlite_utils.Database) -> None:
     """Canonical URLs on w3lib's canonical form (escapes, dot segments, IPv6) with more
     tracking names dropped: every stored key is computed again, so that the next crawl
@@ -386,9 +404,8 @@ def _rekey(db: sqlite_utils.Database, table: str, best_first: str) -> int:
     return changed
 
 
-# _v8 follows _v6 directly on this branch: a _v7 written in parallel goes before it when
-# both are merged (the list's order is the schema's version order).
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v8]
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

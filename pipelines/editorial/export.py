@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from pipelines.analysis.text import SCRIPTS, convert
-from pipelines.editorial.issues import Issue, IssueItem
+from pipelines.editorial.issues import Issue, IssueItem, headline_part
 
 # The line that introduces each cited URL, by role, as the reference issue words them.
 LINK_LABELS = {"source": "原文", "paper": "論文地址", "article": "文章鏈接", "code": "項目地址"}
@@ -162,3 +162,125 @@ def convert_issue(issue: Issue, script: str) -> Issue:
         for item in issue.items]
     return dataclasses.replace(issue, title=convert(issue.title, script), headline=convert(issue.headline, script),
                                section=convert(issue.section, script), items=items)
+
+
+# --- the daily 早报 -------------------------------------------------------------------------
+# Sections of the daily layout, in the order it prints them, with the emoji it heads them with.
+DAILY_FEATURED = "今日精选"
+DAILY_INTERNATIONAL = "国际动态"
+DAILY_CHINESE = "中文圈"
+DAILY_GITHUB = "GitHub 今日趋势（AI）"
+DAILY_INSIGHTS = "今日洞察"
+DAILY_EMOJI = {DAILY_FEATURED: "🔥", DAILY_INTERNATIONAL: "🌍", DAILY_CHINESE: "🇨🇳", DAILY_GITHUB: "⭐",
+               DAILY_INSIGHTS: "💡"}
+# How many top-ranked items 今日精选 holds when an issue was built rather than imported: the
+# three that the 2026 早报 files feature on most days.
+DAILY_FEATURED_ITEMS = 3
+PRIORITY_MARKS = {"top": "🔴", "normal": "🟡", "low": "🟢"}
+_WEEKDAYS = "一二三四五六日"
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def daily_groups(issue: Issue, by_topic: bool = False) -> list[tuple[str, list[IssueItem]]]:
+    """The daily layout's sections and their items, in print order.
+
+    An issue that already has the daily sections (imported from a 早报) keeps them and its
+    order. Otherwise 今日精选 holds the top-ranked items, GitHub repositories go to the
+    table, and the rest are grouped by region (Chinese-language titles under 中文圈, others
+    under 国际动态) or, ``by_topic``, by their ``editorial.sections`` section.
+    """
+    daily_names = {DAILY_FEATURED, DAILY_INTERNATIONAL, DAILY_CHINESE, DAILY_GITHUB}
+    groups: dict[str, list[IssueItem]] = {}
+    if issue.items and all(item.section in daily_names or item.stars is not None for item in issue.items):
+        for item in issue.items:
+            groups.setdefault(item.section or DAILY_GITHUB, []).append(item)
+        return list(groups.items())
+    ranked = sorted((i for i in issue.items if i.rank is not None and not _is_repository(i)), key=lambda i: i.rank)
+    featured = {id(i) for i in ranked[:DAILY_FEATURED_ITEMS]}
+    order = [DAILY_FEATURED]
+    for item in issue.items:
+        if id(item) in featured:
+            name = DAILY_FEATURED
+        elif _is_repository(item):
+            name = DAILY_GITHUB
+        elif by_topic and item.section:
+            name = item.section
+        else:
+            name = DAILY_CHINESE if _HAN.search(item.title) else DAILY_INTERNATIONAL
+        groups.setdefault(name, []).append(item)
+        if name not in order and name != DAILY_GITHUB:
+            order.append(name)
+    order.append(DAILY_GITHUB)
+    return [(name, groups[name]) for name in order if name in groups]
+
+
+def _is_repository(item: IssueItem) -> bool:
+    return item.stars is not None or any(s.get("role") == "code" for s in item.sources)
+
+
+def render_daily_markdown(issue: Issue, moments_chars: int, by_topic: bool = False) -> str:
+    """The daily 早报 (:mod:`pipelines.editorial.layouts.daily` reads it back)."""
+    lines = [f"# 🤖 AI 早报 | {issue.date:%Y.%m.%d}（周{_WEEKDAYS[issue.date.weekday()]}）", ""]
+    if issue.headline:
+        lines += [f"> 📌 **今日一句话**：{_daily_escape(issue.headline)}", ""]
+    groups = daily_groups(issue, by_topic)
+    for name, items in groups:
+        lines += ["---", "", f"## {DAILY_EMOJI.get(name, '📰')} {md_escape(name)}", ""]
+        if name == DAILY_GITHUB:
+            lines += ["| 项目 | 说明 | ⭐ |", "| --- | --- | --- |"]
+            lines += [f"| [{_cell(item.title)}]({_md_link_url(item.url)}) | {_cell(_first_sentence(item.summary))} | "
+                      f"{'' if item.stars is None else f'{item.stars:,}'} |" for item in items]
+            lines.append("")
+            continue
+        for item in items:
+            lines += [_daily_item(item, name == DAILY_FEATURED), ""]
+    if issue.insights:
+        lines += ["---", "", f"## {DAILY_EMOJI[DAILY_INSIGHTS]} {DAILY_INSIGHTS}", ""]
+        lines += [f"{n}. {_daily_escape(text)}" for n, text in enumerate(issue.insights, start=1)] + [""]
+    moments = issue.moments.splitlines() if issue.moments else moments_lines(
+        [item for _, items in groups for item in items], moments_chars)
+    if moments:
+        lines += ["---", "", "**朋友圈版 ↓**", ""]
+        for line in moments:
+            lines += [_daily_escape(line), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def moments_lines(items: list[IssueItem], moments_chars: int) -> list[str]:
+    """The short version for WeChat Moments: one title a line, shortened as the headline
+    shortens them, as many as fit in ``moments_chars`` characters."""
+    lines: list[str] = []
+    used = 0
+    for item in items:
+        line = f"{len(lines) + 1}. {headline_part(item.title)}"
+        if used + len(line) > moments_chars:
+            break
+        lines.append(line)
+        used += len(line)
+    return lines
+
+
+def _daily_item(item: IssueItem, featured: bool) -> str:
+    mark = PRIORITY_MARKS.get(item.priority or "", "🔴" if featured else "🟡")
+    sources = item.sources or ([{"name": item.source or "原文", "url": item.url}] if item.url else [])
+    cited = "、".join(f"[{md_escape(s['name'])}]({_md_link_url(s['url'])})" for s in sources if s.get("url"))
+    text = f"{mark} **{_daily_escape(item.title)}**"
+    summary = _first_sentence(item.summary)
+    if summary:
+        text += f" — {_daily_escape(summary)}"
+    return text + (f"（{cited}）" if cited else "")
+
+
+def _first_sentence(summary: str) -> str:
+    """The daily layout's item is one paragraph: the summary's first paragraph."""
+    return next((p.strip() for p in summary.splitlines() if p.strip()), "")
+
+
+def _daily_escape(text: str) -> str:
+    # The daily item's title sits in bold and its text on one line: emphasis markers and
+    # line starts are escaped as well as links and HTML.
+    return md_escape(" ".join(text.split())).replace("*", "\\*").replace("_", "\\_")
+
+
+def _cell(text: str) -> str:
+    return _daily_escape(text).replace("|", "\\|")

@@ -1,30 +1,16 @@
-"""Reading an issue back in: the reference plain-text layout, or our own Markdown export.
+"""Importing past issues: files in any layout we read, stored as published issues.
 
-    嵌入式 AI
-    AI 簡報 20221014 期
-    1. <title>
-    原文:
-    <url>
-    論文地址:            (optional; also 文章鏈接:, 項目地址:)
-    <url>
-    <summary lines>
-    2. ...
-    - END -              (this and what follows, the publisher's footer, are ignored)
+Each file's layout is told by its text (:func:`detect`) and read by its module under
+:mod:`pipelines.editorial.layouts`:
 
-An item starts at the next number in sequence followed by a ``原文`` line; the labelled
-URL lines right after it are its cited links; the lines up to the next item are its
-summary. The headline (``【AI簡報20221014】…``) is read wherever it stands.
+- ``daily``: the 早报 (``# 🤖 AI 早报 | 2026.08.22（周六）``);
+- ``biweekly``: the embedded-AI bi-weekly digest (``# 嵌入式AI简报 (2020-11-30)``);
+- ``reference``: the digest as published, plain text (the issue title on a line of its own);
+- ``weekly``: the editor's weekly Markdown master, of which our editor layout is one form.
 
-The editor layout (``aibrief export --layout editor``) is read as well::
-
-    > 导读：嵌入式 AI · AI 簡報 20221014 期
-    > 【AI簡報20221014】…
-    # <section>
-    ## 1. [<title>](<url>) | <source>
-    > 原文：<url>
-    > 论文地址：<url>  (also 文章链接, 项目地址)
-    ![](<image>)
-    <summary lines>
+The Markdown layouts are read from markdown-it-py's CommonMark tokens. An import is one
+transaction per file (:func:`pipelines.editorial.issues.store_published`): a file that fails
+leaves nothing behind, and the same file imported again changes nothing.
 """
 from __future__ import annotations
 
@@ -33,213 +19,128 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pipelines.editorial.export import LINE_START
-from pipelines.editorial.issues import IssueItem, headline_for
+import sqlite_utils
 
-TITLE = re.compile(r"AI\s*[簡简]報\s*(?P<day>\d{8})\s*期")
-HEADLINE = re.compile(r"^(?:#\s*)?(?:原文[標标]題\s*[:：]\s*)?(?P<headline>【AI\s*[簡简]報\s*\d{8}】.*)$")
-ITEM = re.compile(r"^(?P<n>\d{1,3})\s*[.．、]\s*(?P<title>\S.*)$")
-LABEL = re.compile(r"^(?P<label>原文|原文鏈接|原文链接|論文地址|论文地址|文章鏈接|文章链接|項目地址|项目地址)"
-                   r"\s*[:：]\s*(?P<url>https?://\S+)?\s*$")
-URL = re.compile(r"^https?://\S+$")
-END = re.compile(r"^-\s*END\s*-$", re.IGNORECASE)
-ROLES = {"原文": "source", "論文地址": "paper", "论文地址": "paper", "文章鏈接": "article",
-         "文章链接": "article", "原文鏈接": "article", "原文链接": "article", "項目地址": "code",
-         "项目地址": "code"}
-_UNESCAPE = re.compile(r"\\([\\\[\]])|&(lt|gt|amp);")
+from pipelines.editorial.issues import IssueError, headline_for, store_published
+from pipelines.editorial.layouts import biweekly, daily, reference, weekly
+from pipelines.editorial.layouts.model import IssueFormatError, ParsedIssue, parse_yyyymmdd
+from pipelines.editorial.layouts.reference import md_unescape
+from pipelines.editorial.settings import IssueRules
 
+__all__ = ["IssueFormatError", "ParsedIssue", "md_unescape", "parse_issue", "read_issue_file", "import_paths",
+           "issue_files", "detect", "ImportSummary"]
 
-class IssueFormatError(Exception):
-    """The text is not an issue in a layout we read; the message is one line."""
+SUFFIXES = (".md", ".markdown", ".txt")
+_REFERENCE_TITLE = re.compile(r"^\s*(?:#\s*)?AI\s*[簡简][報报]\s*\d{8}\s*期\s*$", re.MULTILINE)
+_FILE_DAY = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 
 
-@dataclass(slots=True)
-class ParsedIssue:
-    date: date
-    title: str
-    section: str
-    headline: str
-    items: list[IssueItem] = field(default_factory=list)
+def detect(text: str) -> str:
+    """The layout of an issue's text: daily, biweekly, reference or weekly."""
+    if daily.looks_like(text):
+        return "daily"
+    if biweekly.looks_like(text):
+        return "biweekly"
+    if _REFERENCE_TITLE.search(text) and not re.search(r"^\s{0,3}##\s", text, re.MULTILINE):
+        return "reference"
+    return "weekly"
 
 
-def md_unescape(text: str) -> str:
-    """The exact inverse of :func:`pipelines.editorial.export.md_escape`."""
-    if text.startswith("\\") and LINE_START.match(text[1:]):
-        text = text[1:]
-    return _UNESCAPE.sub(lambda m: m.group(1) or {"lt": "<", "gt": ">", "amp": "&"}[m.group(2)], text)
+def parse_issue(text: str, markdown: bool = False, fallback: date | None = None) -> ParsedIssue:
+    """Parse an issue in whichever layout it is in; IssueFormatError names the line at
+    fault. ``markdown``: the reference layout as our Markdown export escapes it.
+    ``fallback``: the date when the text names none."""
+    layout = detect(text)
+    if layout == "reference":
+        return reference.parse(text, markdown=markdown)
+    return {"daily": daily.parse, "biweekly": biweekly.parse, "weekly": weekly.parse}[layout](text, fallback)
 
 
-EDITOR_ITEM = re.compile(r"^##\s+(?P<n>\d{1,3})\.\s+\[(?P<title>(?:\\.|[^\]\\])*)\]\((?P<url>https?://[^\s)]+)\)"
-                         r"(?:\s+\|\s+(?P<source>.+))?$")
-EDITOR_LEAD = re.compile(r"^>\s*(?:导读|導讀)\s*[:：]\s*(?:(?P<section>.+?)\s+·\s+)?(?P<title>.+)$")
-EDITOR_SECTION = re.compile(r"^#\s+(?P<section>\S.*)$")
-EDITOR_IMAGE = re.compile(r"^!\[[^\]]*\]\((?P<url>https?://[^\s)]+)\)$")
+def file_day(path: Path) -> date | None:
+    """The date in a file's name (``2020-11-20.md``, ``ai-brief-20201120.md``), if any."""
+    found = _FILE_DAY.search(path.stem)
+    return parse_yyyymmdd("".join(found.groups())) if found else None
 
 
-def read_issue_file(path: Path) -> ParsedIssue:
-    """Read and parse an issue file (UTF-8; Markdown by its suffix or its first line);
-    IssueFormatError names the file and what is wrong."""
+def read_issue_file(path: Path, day: date | None = None) -> ParsedIssue:
+    """Read and parse an issue file (UTF-8). A Markdown master that names no date takes the
+    one in the file name, else ``day``; IssueFormatError names the file and what is wrong."""
     try:
         text = path.read_text("utf-8")
     except UnicodeDecodeError:
         raise IssueFormatError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise IssueFormatError(f"{path}: {exc.strerror or exc}") from None
     markdown = path.suffix.lower() in (".md", ".markdown") or text.lstrip("\ufeff").lstrip().startswith("# ")
     try:
-        return parse_issue(text, markdown=markdown)
+        return parse_issue(text, markdown=markdown, fallback=file_day(path) or day)
     except IssueFormatError as exc:
         raise IssueFormatError(f"{path}: {exc}") from None
 
 
-def parse_issue(text: str, markdown: bool = False) -> ParsedIssue:
-    """Parse an issue; IssueFormatError names the line at fault."""
-    if any(EDITOR_ITEM.match(line.strip()) for line in text.splitlines()):
-        return parse_editor_issue(text)
-    lines = [line.rstrip().removesuffix("\\").rstrip() for line in text.lstrip("\ufeff").splitlines()]
-    plain = (lambda s: md_unescape(s.strip())) if markdown else (lambda s: s.strip())
-    headline = ""
-    title_at = None
-    for number, line in enumerate(lines):
-        found = HEADLINE.match(line.strip())
-        if found and not headline:
-            headline = plain(found["headline"].strip())
-        elif TITLE.search(line) and title_at is None:
-            title_at = number
-    if title_at is None:
-        raise IssueFormatError("no issue title such as 'AI 簡報 20221014 期' found")
-    day_text = TITLE.search(lines[title_at])["day"]
-    try:
-        day = date(int(day_text[:4]), int(day_text[4:6]), int(day_text[6:]))
-    except ValueError:
-        raise IssueFormatError(f"line {title_at + 1}: {day_text} is not a date") from None
-    before = [plain(l) for l in lines[:title_at] if l.strip() and not HEADLINE.match(l.strip())]
-    issue = ParsedIssue(date=day, title=plain(lines[title_at]), section=before[-1] if before else "",
-                        headline=headline)
+def issue_files(paths: list[Path]) -> list[Path]:
+    """The files to import: each file given, and the ``*.md`` / ``*.txt`` files under each
+    folder given (recursively, in name order)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+        else:
+            found.append(path)
+    return found
 
-    body = lines[title_at + 1:]
-    item: IssueItem | None = None
-    in_links = False
-    i = 0
-    while i < len(body):
-        line = body[i].strip()
-        i += 1
-        if not line or HEADLINE.match(line):
+
+@dataclass(slots=True)
+class ImportSummary:
+    files: int = 0
+    issues: int = 0  # issues stored (new or replaced)
+    unchanged: int = 0  # issues that were imported already
+    items: int = 0
+    links: int = 0
+    warnings: list[str] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # the file and why
+    stored: list[tuple[str, int]] = field(default_factory=list)  # each issue stored: its title and items
+
+    def line(self) -> str:
+        text = (f"imported {self.files} files: {self.issues} issues, {self.items} items, {self.links} links, "
+                f"{len(self.warnings)} warnings")
+        if self.unchanged:
+            text += f", {self.unchanged} unchanged"
+        if self.skipped:
+            text += f"; skipped {len(self.skipped)}: " + "; ".join(f"{p.name} ({why})" for p, why in self.skipped)
+        return text
+
+
+def import_paths(db: sqlite_utils.Database, paths: list[Path], *, rules: IssueRules, replace: bool,
+                 day: date | None) -> ImportSummary:
+    """Import every issue file under ``paths`` (see :func:`issue_files`); a file that cannot
+    be read or stored is skipped with its reason, and the others go on."""
+    summary = ImportSummary()
+    for path in issue_files(paths):
+        summary.files += 1
+        try:
+            parsed = read_issue_file(path, day)
+            changed = store_parsed(db, parsed, rules=rules, replace=replace)
+        except (IssueFormatError, IssueError) as exc:
+            summary.skipped.append((path, str(exc).removeprefix(f"{path}: ")))
             continue
-        if END.match(line):
-            break
-        header = ITEM.match(line)
-        expected = len(issue.items) + 1
-        if header and int(header["n"]) == expected and _next_is_source(body, i):
-            item = IssueItem(position=expected, title=plain(header["title"]), url="", summary="")
-            issue.items.append(item)
-            in_links = True
+        summary.warnings += [f"{path.name}: {warning}" for warning in parsed.warnings]
+        if not changed:
+            summary.unchanged += 1
             continue
-        if item is None:
-            raise IssueFormatError(f"line {title_at + 1 + i}: text before the first item: {line[:40]!r}")
-        label = LABEL.match(line)
-        if in_links and label:
-            url = label["url"]
-            if url is None:
-                url, i = _next_url(body, i)
-            if url is None:
-                raise IssueFormatError(f"line {title_at + 1 + i}: {label['label']}: no URL follows")
-            role = ROLES[label["label"]]
-            if role == "source" and not item.url:
-                item.url = url
-            elif role != "source":
-                item.links.append({"role": role, "url": url})
-            continue
-        in_links = False
-        item.summary = f"{item.summary}\n{plain(line)}" if item.summary else plain(line)
-    if not issue.items:
-        raise IssueFormatError(f"issue {day_text}: no items found (an item is '1. title' then '原文:' and a URL)")
-    for parsed in issue.items:
-        if not parsed.url:
-            raise IssueFormatError(f"item {parsed.position} ({parsed.title[:30]}): no 原文 URL")
-    if not issue.headline:
-        issue.headline = headline_for(day, [parsed.title for parsed in issue.items])
-    return issue
+        summary.issues += 1
+        summary.stored.append((parsed.title, len(parsed.items)))
+        summary.items += len(parsed.items)
+        summary.links += sum(len(item.links) for item in parsed.items) + len(parsed.extras)
+    return summary
 
 
-def _next_nonblank(body: list[str], i: int) -> tuple[str | None, int]:
-    while i < len(body) and not body[i].strip():
-        i += 1
-    return (body[i].strip(), i) if i < len(body) else (None, i)
-
-
-def _next_is_source(body: list[str], i: int) -> bool:
-    line, _ = _next_nonblank(body, i)
-    label = LABEL.match(line or "")
-    return bool(label) and ROLES[label["label"]] == "source"
-
-
-def _next_url(body: list[str], i: int) -> tuple[str | None, int]:
-    line, at = _next_nonblank(body, i)
-    if line and URL.match(line):
-        return line, at + 1
-    return None, i
-
-
-def parse_editor_issue(text: str) -> ParsedIssue:
-    """Parse the editor layout (:func:`pipelines.editorial.export.render_editor_markdown`)."""
-    lines = [line.rstrip() for line in text.lstrip("\ufeff").splitlines()]
-    issue: ParsedIssue | None = None
-    headline = ""
-    section: str | None = None
-    item: IssueItem | None = None
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        lead = EDITOR_LEAD.match(line)
-        if lead and issue is None:
-            found = TITLE.search(lead["title"])
-            if not found:
-                raise IssueFormatError(f"line {number}: the 导读 line names no issue such as 'AI 簡報 20221014 期'")
-            day_text = found["day"]
-            try:
-                day = date(int(day_text[:4]), int(day_text[4:6]), int(day_text[6:]))
-            except ValueError:
-                raise IssueFormatError(f"line {number}: {day_text} is not a date") from None
-            issue = ParsedIssue(date=day, title=md_unescape(lead["title"].strip()),
-                                section=md_unescape((lead["section"] or "").strip()), headline="")
-            continue
-        if line.startswith(">"):
-            quoted = line[1:].strip()
-            found = HEADLINE.match(quoted)
-            if found and item is None:
-                headline = md_unescape(found["headline"].strip())
-                continue
-            label = LABEL.match(quoted)
-            if label and item is not None and label["url"]:
-                role = ROLES[label["label"]]
-                if role != "source":
-                    item.links.append({"role": role, "url": label["url"]})
-            continue  # the blockquote's other lines (the item count) say nothing to keep
-        if issue is None:
-            raise IssueFormatError(f"line {number}: no 导读 line naming the issue before {line[:40]!r}")
-        header = EDITOR_ITEM.match(line)
-        if header:
-            expected = len(issue.items) + 1
-            if int(header["n"]) != expected:
-                raise IssueFormatError(f"line {number}: item {header['n']} where item {expected} was expected")
-            item = IssueItem(position=expected, title=md_unescape(header["title"]), url=header["url"], summary="",
-                             section=section, source=md_unescape(header["source"].strip()) if header["source"] else None)
-            issue.items.append(item)
-            continue
-        heading = EDITOR_SECTION.match(line)
-        if heading:
-            section, item = md_unescape(heading["section"].strip()), None
-            continue
-        if item is None:
-            raise IssueFormatError(f"line {number}: text outside any item: {line[:40]!r}")
-        image = EDITOR_IMAGE.match(line)
-        if image and not item.summary and item.image is None:
-            item.image = image["url"]
-            continue
-        item.summary = f"{item.summary}\n{md_unescape(line)}" if item.summary else md_unescape(line)
-    if issue is None:
-        raise IssueFormatError("no 导读 line such as '> 导读：嵌入式 AI · AI 簡報 20221014 期' found")
-    if not issue.items:
-        raise IssueFormatError(f"issue {issue.date:%Y%m%d}: no items found (an item is '## 1. [title](url)')")
-    issue.headline = headline or headline_for(issue.date, [parsed.title for parsed in issue.items])
-    return issue
+def store_parsed(db: sqlite_utils.Database, parsed: ParsedIssue, *, rules: IssueRules, replace: bool) -> bool:
+    """Store one parsed issue as published; whether anything changed. A file that names no
+    title gets the configured one (``issue.title``)."""
+    parsed.title = title = parsed.title or rules.title_for(parsed.date)
+    headline = parsed.headline or headline_for(parsed.date, [item.title for item in parsed.items])
+    _, changed = store_published(db, parsed.date, title=title, section=parsed.section or rules.section,
+                                 headline=headline, items=parsed.items, replace=replace, insights=parsed.insights,
+                                 moments=parsed.moments, links=parsed.extras)
+    return changed

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
 import sqlite_utils
 
+from pipelines.analysis.dedupe import fingerprint
+from pipelines.analysis.links import Link
 from pipelines.analysis.settings import EditorialSettings
 from pipelines.analysis.urls import canonical_url, strip_tracking
+from pipelines.archive.articles import ArticleRecord, insert_article
 from pipelines.archive.db import immediate, iso, utcnow
 from pipelines.editorial.compose import compose, source_name, source_names
 
@@ -47,6 +50,9 @@ class IssueItem:
     image: str | None = None  # the article's lead image
     alternates: list[dict[str, str]] = field(default_factory=list)  # the story's other copies: [{"url", "source", "title"}]
     rank: int | None = None  # 1: the top story (the headline names the first two)
+    priority: str | None = None  # the daily layout's mark: top | normal | low
+    sources: list[dict[str, str]] = field(default_factory=list)  # every source cited: [{"name", "url"}]
+    stars: int | None = None  # a repository's stars, for the daily layout's GitHub table
 
 
 @dataclass(slots=True)
@@ -61,6 +67,9 @@ class Issue:
     updated_at: str
     published_at: str | None
     items: list[IssueItem] = field(default_factory=list)
+    insights: list[str] = field(default_factory=list)
+    moments: str = ""  # the short version for WeChat Moments, as stored; empty: made on export
+    links: list[dict[str, str]] = field(default_factory=list)  # links outside any item: [{"role", "url", "label", "section"}]
 
     def cited_urls(self) -> list[str]:
         """Every URL the issue cites: each item's, then its links', in issue order."""
@@ -79,11 +88,12 @@ def parse_day(text: str) -> date:
 
 
 def headline_for(day: date, titles: list[str]) -> str:
-    parts = [_headline_part(t) for t in titles[:2] if t.strip()]
+    parts = [headline_part(t) for t in titles[:2] if t.strip()]
     return f"【AI簡報{day:%Y%m%d}】" + "、".join(parts)
 
 
-def _headline_part(title: str) -> str:
+def headline_part(title: str) -> str:
+    """A title shortened for the headline (and the daily layout's short version)."""
     title = " ".join(title.split())
     if len(title) <= HEADLINE_PART_CHARS:
         return title
@@ -107,7 +117,8 @@ def get_issue(db: sqlite_utils.Database, day: date) -> Issue | None:
         IssueItem(position=r["position"], title=r["title"], url=r["url"], summary=r["summary"],
                   links=json.loads(r["links"]), article_id=r["article_id"], section=r["section"],
                   topics=json.loads(r["topics"]), source=r["source"], image=r["image"],
-                  alternates=json.loads(r["alternates"]), rank=r["rank"])
+                  alternates=json.loads(r["alternates"]), rank=r["rank"], priority=r["priority"],
+                  sources=json.loads(r["sources"]), stars=r["stars"])
         for r in db.query("SELECT * FROM issue_items WHERE issue_id = ? ORDER BY position", [row["id"]])]
     return issue
 
@@ -123,7 +134,8 @@ def _issue(row: dict) -> Issue:
     return Issue(id=row["id"], date=date.fromisoformat(row["date"]), title=row["title"],
                  headline=row["headline"], section=row["section"], status=row["status"],
                  created_at=row["created_at"], updated_at=row["updated_at"],
-                 published_at=row["published_at"])
+                 published_at=row["published_at"], insights=json.loads(row["insights"]),
+                 moments=row["moments"], links=json.loads(row["links"]))
 
 
 def build_configured_issue(db: sqlite_utils.Database, config, day: date, max_items: int | None = None) -> Issue:
@@ -187,12 +199,14 @@ def _insert_items(db: sqlite_utils.Database, issue_id: int, items: list[IssueIte
     for item in items:
         db.execute(
             "INSERT INTO issue_items (issue_id, position, article_id, url, canonical_url, title, summary, links,"
-            " section, topics, source, image, alternates, rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " section, topics, source, image, alternates, rank, priority, sources, stars)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [issue_id, item.position, item.article_id, item.url,
-             canonical.get(item.article_id) or canonical_url(item.url), item.title, item.summary,
+             canonical.get(item.article_id) or _canonical_or_none(item.url) or "", item.title, item.summary,
              json.dumps(item.links, ensure_ascii=False), item.section,
              json.dumps(item.topics, ensure_ascii=False), item.source, item.image,
-             json.dumps(item.alternates, ensure_ascii=False), item.rank])
+             json.dumps(item.alternates, ensure_ascii=False), item.rank, item.priority,
+             json.dumps(item.sources, ensure_ascii=False), item.stars])
 
 
 def publish_issue(db: sqlite_utils.Database, day: date) -> Issue:
@@ -210,33 +224,66 @@ def publish_issue(db: sqlite_utils.Database, day: date) -> Issue:
 
 
 def store_published(db: sqlite_utils.Database, day: date, *, title: str, section: str, headline: str,
-                    items: list[IssueItem]) -> tuple[Issue, bool]:
-    """Store an issue that went out elsewhere (an import) as published.
+                    items: list[IssueItem], replace: bool = False, insights: list[str] | None = None, moments: str = "",
+                    links: list[dict[str, str]] | None = None) -> tuple[Issue, bool]:
+    """Store an issue that went out elsewhere (an import) as published, in one transaction.
 
     Returns the issue and whether anything changed. The same issue imported again changes
-    nothing; a different one over a published issue is refused.
+    nothing; a different one over an existing issue of that day (draft or published) is
+    refused unless ``replace``. Each item's URL that the archive does not hold yet enters
+    it as a known article with the text the issue gives (:func:`known_article`), so crawls
+    count it as stored, dedupe finds new copies of its story, and builds never propose it.
     """
     with immediate(db):
         existing = get_issue(db, day)
-        if existing is not None and existing.status == "published":
-            same = [(i.title, i.url, i.summary, i.links) for i in existing.items] == \
-                   [(i.title, i.url, i.summary, i.links) for i in items]
-            if same:
-                return existing, False
-            raise IssueError(f"the issue of {day.isoformat()} is published already with other items; "
-                             "it is not changed")
-        now = iso(utcnow())
         if existing is not None:
+            if existing.status == "published" and _same_items(existing.items, items):
+                return existing, False
+            if not replace:
+                state = "published already with other items" if existing.status == "published" else "a draft"
+                raise IssueError(f"the issue of {day.isoformat()} is {state}; it is not changed "
+                                 "(import with --replace to replace it)")
             db.execute("DELETE FROM issues WHERE id = ?", [existing.id])
+        now = iso(utcnow())
         issue_id = db.execute(
-            "INSERT INTO issues (date, title, headline, section, status, created_at, updated_at, published_at)"
-            " VALUES (?, ?, ?, ?, 'published', ?, ?, ?)",
-            [day.isoformat(), title, headline, section, now, now, now]).lastrowid
+            "INSERT INTO issues (date, title, headline, section, status, created_at, updated_at, published_at,"
+            " insights, moments, links) VALUES (?, ?, ?, ?, 'published', ?, ?, ?, ?, ?, ?)",
+            [day.isoformat(), title, headline, section, now, now, now, json.dumps(insights or [], ensure_ascii=False),
+             moments, json.dumps(links or [], ensure_ascii=False)]).lastrowid
         known = {}
         for item in items:
-            row = db.execute("SELECT id FROM articles WHERE canonical_url = ?", [canonical_url(item.url)]).fetchone()
-            item.article_id = row[0] if row else None
-            if row:
-                known[row[0]] = canonical_url(item.url)
+            canonical = _canonical_or_none(item.url)
+            if canonical is None:
+                item.article_id = None
+                continue
+            row = db.execute("SELECT id FROM articles WHERE canonical_url = ?", [canonical]).fetchone()
+            item.article_id = row[0] if row else insert_article(db, known_article(item, canonical, day))
+            known[item.article_id] = canonical
         _insert_items(db, issue_id, items, known)
     return get_issue(db, day), True
+
+
+def _same_items(stored: list[IssueItem], items: list[IssueItem]) -> bool:
+    return [(i.title, i.url, i.summary, i.links) for i in stored] == [(i.title, i.url, i.summary, i.links) for i in items]
+
+
+def _canonical_or_none(url: str) -> str | None:
+    try:
+        return canonical_url(url) if url else None
+    except ValueError:
+        return None
+
+
+def known_article(item: IssueItem, canonical: str, day: date) -> ArticleRecord:
+    """An imported item as an article of the archive: what the issue says of it, not
+    fetched (``aibrief refetch`` fetches it and keeps the row). Its date is the issue's;
+    its fingerprint is taken from the title and summary, so that a crawled copy of the
+    story joins its cluster."""
+    text = item.summary or item.title
+    return ArticleRecord(
+        canonical_url=canonical, url=item.url, source_id=None, text=text, summary=item.summary,
+        published=datetime.combine(day, time(0, 0), tzinfo=timezone.utc), published_from="issue",
+        fetched_at=utcnow(), title=item.title, topics=[item.section] if item.section else [],
+        links=[Link(url=link["url"], role=link["role"]) for link in item.links
+               if link.get("role") in ("paper", "article", "code", "other")],
+        fingerprint=fingerprint(item.title, text))

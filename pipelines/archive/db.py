@@ -320,7 +320,48 @@ def _v6(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v10(db: sqlite_utils.Database) -> None:
+    """Sources as an editor weighs them: which are a vendor's or lab's own channel (its
+    announcements are what the others report), and the discussions that link to an
+    article (a Hacker News story: its thread, points and comments), kept apart from the
+    article because the story may come before or after the page is stored, from a crawl
+    of another source. An article gains its discussions as links of role ``discussion``
+    when it is stored (the trigger) or when the discussion is found later
+    (:func:`pipelines.archive.discussions.record_discussions`); ``article_links`` is
+    made again to allow that role."""
+    _script(
+        db,
+        """
+        ALTER TABLE sources ADD COLUMN is_primary INTEGER NOT NULL DEFAULT 0;  -- options.primary
+        CREATE TABLE discussions (
+            canonical_url TEXT NOT NULL,      -- the article discussed
+            url TEXT NOT NULL,                -- the discussion's page
+            label TEXT NOT NULL,              -- where it is ("Hacker News")
+            points INTEGER NOT NULL DEFAULT 0,
+            comments INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (canonical_url, url)
+        );
+        CREATE TABLE article_links_v10 (
+            article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('paper', 'article', 'code', 'other', 'discussion')),
+            label TEXT,
+            PRIMARY KEY (article_id, url)
+        );
+        INSERT INTO article_links_v10 (article_id, url, role, label) SELECT article_id, url, role, label FROM article_links;
+        DROP TABLE article_links;
+        ALTER TABLE article_links_v10 RENAME TO article_links;
+        CREATE TRIGGER articles_discussions AFTER INSERT ON articles BEGIN
+          INSERT OR IGNORE INTO article_links (article_id, url, role, label)
+            SELECT new.id, d.url, 'discussion', d.label FROM discussions d WHERE d.canonical_url = new.canonical_url;
+        END;
+        """
+    )
+
+
+# _v10 follows _v6 on this branch: its number is the one it takes among the others'.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v10]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

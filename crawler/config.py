@@ -221,7 +221,10 @@ def _parse(data: dict, where: _Where) -> Config:
             raise where.error(f"{prefix}id", f"duplicate source id {source.id!r}")
         seen.add(source.id)
         sources.append(source)
-    schedule = _parse_schedule(_table(data, "schedule", where), where, seen, due)
+    schedule_table = _table(data, "schedule", where)
+    if "crawl" not in _get(data, "schedule", dict, where, "", {}):
+        schedule_table["crawl"] = _shipped_groups_for(schedule_table["crawl"], seen)
+    schedule = _parse_schedule(schedule_table, where, seen, due)
     max_size = _get(data, "max_size_mb", float, where, "", None)
     if max_size is not None:
         _positive(max_size, where, "max_size_mb")
@@ -248,6 +251,17 @@ def _duration(table: dict, key: str, where: _Where, prefix: str) -> timedelta:
         return parse_duration(text)
     except ValueError as exc:
         raise where.error(f"{prefix}{key}", str(exc)) from None
+
+
+def _shipped_groups_for(groups: list[dict], source_ids: set[str]) -> list[dict]:
+    """The shipped crawl groups over a configuration's own sources: each names those of
+    its sources that the configuration has; a group left with none is dropped."""
+    kept = []
+    for group in groups:
+        names = [name for name in group.get("sources", ["*"]) if name == "*" or name in source_ids]
+        if names:
+            kept.append({**group, "sources": names})
+    return kept
 
 
 def _parse_schedule(table: dict, where: _Where, source_ids: set[str], due) -> ScheduleSettings:

@@ -35,9 +35,10 @@ from schedules.settings import Config, CrawlGroup, CrawlSettings, ScheduleSettin
 
 DEFAULT_CONFIG_NAME = "aibrief.toml"
 DEFAULT_DB_NAME = "aibrief.db"
-SOURCE_KINDS = ("feed", "sitemap", "listing", "arxiv", "github-trending", "wechat")
+SOURCE_KINDS = ("feed", "sitemap", "listing", "arxiv", "github-trending", "wechat", "hackernews")
 # What a source of these kinds fetches when it names no url of its own.
-DEFAULT_SOURCE_URLS = {"arxiv": "https://export.arxiv.org/api/query", "github-trending": "https://github.com/trending"}
+DEFAULT_SOURCE_URLS = {"arxiv": "https://export.arxiv.org/api/query", "github-trending": "https://github.com/trending",
+                       "hackernews": "https://hacker-news.firebaseio.com/v0/"}
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 # Tables whose keys a configuration may leave out: the shipped file's values stand in.
 DEFAULTED_TABLES = ("crawl", "issue", "schedule", "editorial")
@@ -242,7 +243,10 @@ def _parse(data: dict, where: _Where) -> Config:
             raise where.error(f"{prefix}id", f"duplicate source id {source.id!r}")
         seen.add(source.id)
         sources.append(source)
-    schedule = _parse_schedule(_table(data, "schedule", where), where, seen, due)
+    schedule_table = _table(data, "schedule", where)
+    if "crawl" not in _get(data, "schedule", dict, where, "", {}):
+        schedule_table["crawl"] = _shipped_groups_for(schedule_table["crawl"], seen)
+    schedule = _parse_schedule(schedule_table, where, seen, due)
     max_size = _get(data, "max_size_mb", float, where, "", None)
     if max_size is not None:
         _positive(max_size, where, "max_size_mb")
@@ -269,6 +273,17 @@ def _duration(table: dict, key: str, where: _Where, prefix: str) -> timedelta:
         return parse_duration(text)
     except ValueError as exc:
         raise where.error(f"{prefix}{key}", str(exc)) from None
+
+
+def _shipped_groups_for(groups: list[dict], source_ids: set[str]) -> list[dict]:
+    """The shipped crawl groups over a configuration's own sources: each names those of
+    its sources that the configuration has; a group left with none is dropped."""
+    kept = []
+    for group in groups:
+        names = [name for name in group.get("sources", ["*"]) if name == "*" or name in source_ids]
+        if names:
+            kept.append({**group, "sources": names})
+    return kept
 
 
 def _parse_schedule(table: dict, where: _Where, source_ids: set[str], due) -> ScheduleSettings:
@@ -307,8 +322,10 @@ def _parse_source(table: dict, where: _Where, prefix: str, crawl: CrawlSettings)
     url = _get(table, "url", str, where, prefix, None)
     route = _get(table, "route", str, where, prefix, None)
     options = _get(table, "options", dict, where, prefix, {})
-    _no_unknown(options, {"timezone", "max_entries"} | KIND_OPTIONS[kind], where, f"{prefix}options.")
+    _no_unknown(options, COMMON_OPTIONS | KIND_OPTIONS[kind], where, f"{prefix}options.")
     kind_options = _kind_options(kind, options, where, f"{prefix}options.")
+    if "primary" in options:
+        kind_options["primary"] = _get(options, "primary", bool, where, f"{prefix}options.")
     if kind == "wechat" and "id" in kind_options:
         if url is not None or route is not None:
             raise where.error(f"{prefix}url", "give one of url, route or options.id, not several")
@@ -347,7 +364,10 @@ def _parse_source(table: dict, where: _Where, prefix: str, crawl: CrawlSettings)
 
 # --- the options of each source kind -----------------------------------------------------
 
-# Beyond timezone and max_entries, which every kind takes.
+# Every kind takes these. primary: the source is a vendor's or lab's own channel (its
+# announcements are what others report), preferred as the cited copy of a story.
+COMMON_OPTIONS = {"timezone", "max_entries", "primary"}
+# Beyond COMMON_OPTIONS.
 KIND_OPTIONS: dict[str, set[str]] = {
     "feed": set(),
     # days: how far back a first crawl looks, and the most any crawl looks back (later
@@ -359,6 +379,8 @@ KIND_OPTIONS: dict[str, set[str]] = {
     "arxiv": {"categories", "query", "days"},
     "github-trending": {"since", "language", "readme"},
     "wechat": {"id"},
+    # min_points: the stories taken from the front page (crawler.discovery.hackernews).
+    "hackernews": {"min_points"},
 }
 ARXIV_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")  # cs.AI, eess.SP, q-bio.NC, econ
 TRENDING_PERIODS = ("daily", "weekly", "monthly")
@@ -371,11 +393,14 @@ def _kind_options(kind: str, options: dict, where: _Where, prefix: str) -> dict[
     for key in KIND_OPTIONS[kind]:
         if key not in options:
             continue
-        kind_of = {"days": int, "max_sitemaps": int, "max_pages": int, "readme": bool, "categories": list}.get(key, str)
+        kind_of = {"days": int, "max_sitemaps": int, "max_pages": int, "readme": bool, "categories": list,
+                   "min_points": int}.get(key, str)
         found[key] = _get(options, key, kind_of, where, prefix, None)
     for key in ("days", "max_sitemaps", "max_pages"):
         if key in found:
             _positive(found[key], where, f"{prefix}{key}")
+    if "min_points" in found:
+        _positive(found["min_points"], where, f"{prefix}min_points", allow_zero=True)
     for key in ("url_pattern", "sitemap_pattern", "script"):
         if key in found:
             try:

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 # The spider that crawls each source kind.
 SPIDERS = {"feed": "feed", "sitemap": "sitemap", "listing": "listing", "arxiv": "arxiv",
-           "github-trending": "github", "wechat": "wechat"}
+           "github-trending": "github", "wechat": "wechat", "hackernews": "hackernews"}
 POLL_SECONDS = 5
 
 

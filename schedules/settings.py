@@ -122,5 +122,5 @@ class Config:
 
     def source_rows(self) -> list[SourceRow]:
         """The sources as the archive's ``sources`` table keeps them."""
-        return [SourceRow(s.id, s.kind, s.name, s.feed_url(self.crawl.rsshub) or s.route, s.enabled)
-                for s in self.sources]
+        return [SourceRow(s.id, s.kind, s.name, s.feed_url(self.crawl.rsshub) or s.route, s.enabled,
+                          bool(s.option("primary", False))) for s in self.sources]

@@ -15,7 +15,7 @@ DEMO_ARTICLES = 13  # every article page the demo feeds link to, less the one ro
 def test_scrapy_list_names_the_spiders():
     out = subprocess.run([sys.executable, "-m", "scrapy", "list"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0
-    assert out.stdout.split() == ["arxiv", "feed", "github", "listing", "sitemap", "urls", "wechat"]
+    assert out.stdout.split() == ["arxiv", "feed", "github", "hackernews", "listing", "sitemap", "urls", "wechat"]
 
 
 def test_feed_crawl_stores_every_article_once_with_its_metadata(site, db_path):

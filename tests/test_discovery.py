@@ -92,7 +92,7 @@ def test_shipped_source_yields_the_right_links_and_hints_from_its_fixture(source
 
 def test_the_shipped_config_has_25_real_sources_of_every_kind_each_with_a_fixture():
     kinds = {s.kind for s in SHIPPED.sources}
-    assert kinds == {"feed", "sitemap", "listing", "arxiv", "github-trending", "wechat"}
+    assert kinds == {"feed", "sitemap", "listing", "arxiv", "github-trending", "wechat", "hackernews"}
     assert len(SHIPPED.sources) >= 25
     assert set(json.loads(EXPECTED.read_text("utf-8"))) == {s.id for s in SHIPPED.sources}
     for source in SHIPPED.sources:

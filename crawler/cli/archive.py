@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from crawler.cli.common import App, handled, run_line
+from pipelines.archive import clock
 from pipelines.archive.articles import sync_sources
 from pipelines.archive.db import parse_iso
 from pipelines.archive.health import source_table
@@ -38,7 +39,8 @@ def search(app: App, query, limit):
 @click.group(invoke_without_command=True)
 @click.pass_context
 def sources(ctx):
-    """Show each source's health: last success, failures in a row, items, last error.
+    """Show each source's health: last success, failures in a row, items, the share of its
+    last 30 days' articles that reached an issue, last error.
 
     \b
     Example:
@@ -62,16 +64,18 @@ def sources_table(app: App):
     db = app.db()
     try:
         sync_sources(db, config.source_rows())
-        table = source_table(db)
+        table = source_table(db, clock.now())
     finally:
         db.close()
     active = {s.id for s in config.active_sources()}
-    click.echo(f"{'source':24} {'state':8} {'last success':20} {'fails':>5} {'items':>5}  last error")
+    click.echo(f"{'source':24} {'state':8} {'last success':20} {'fails':>5} {'items':>5} {'in issues (30d)':>16}"
+               "  last error")
     for row in table:
         state = "on" if row["id"] in active else "off"
+        share = (f"{row['in_issue']}/{row['stored']} {row['issue_share']:4.0%}" if row["stored"] else "-")
         click.echo(f"{row['id']:24} {state:8} {(row['last_success'] or 'never')[:19]:20} "
                    f"{row['consecutive_failures']:>5} {row['items_last'] if row['items_last'] is not None else '-':>5}"
-                   f"  {row['last_error'] or ''}")
+                   f" {share:>16}  {row['last_error'] or ''}")
 
 
 @click.command()

@@ -25,6 +25,8 @@ from crawler.discovery import DiscoveryError, Found, newest, one_line
 from crawler.discovery.arxiv import API_INTERVAL, DEFAULT_DAYS, DEFAULT_MAX_RESULTS, in_window, query_url, read_answer
 from crawler.discovery.feeds import is_wechat, read_feed
 from crawler.discovery.github import read_trending, trending_url
+from crawler.discovery.hackernews import (DEFAULT_MAX_STORIES, DEFAULT_MIN_POINTS, item_url, read_item,
+                                          read_top_stories, top_stories_url)
 from crawler.discovery.listings import ListingRules, read_listing
 from crawler.discovery.sitemaps import (DEFAULT_DAYS as SITEMAP_DAYS, DEFAULT_MAX_ENTRIES, MAX_SITEMAP_BYTES,
                                         read_sitemap, select_entries)
@@ -208,5 +210,29 @@ def _trending(source: Source, url: str, fetcher: Fetcher, tz, now) -> tuple[list
     return [Found(repo.url, repo.full_name) for repo in repos], "" if repos else "nothing trending"
 
 
-_CHECKS = {"feed": _feed, "wechat": _feed, "sitemap": _sitemap, "listing": _listing, "arxiv": _arxiv,
+def _hackernews(source: Source, url: str, fetcher: Fetcher, tz, now) -> tuple[list[Found], str]:
+    """The front page's stories above the source's points, each item asked for (a broken
+    item is left out and counted in the note, as the crawl skips it)."""
+    body, _, _ = fetcher.get(top_stories_url(url))
+    ids = read_top_stories(body)[: source.max_entries or DEFAULT_MAX_STORIES]
+    floor = source.option("min_points", DEFAULT_MIN_POINTS)
+    found, below, broken = [], 0, 0
+    for story_id in ids:
+        try:
+            item_body, _, _ = fetcher.get(item_url(url, story_id))
+            story = read_item(item_body)
+        except (DiscoveryError, FetchError):
+            broken += 1
+            continue
+        if story is None:
+            continue
+        if story.points < floor:
+            below += 1
+            continue
+        found.append(story.found())
+    note = f"{below} of {len(ids)} stories below {floor} points" + (f", {broken} unreadable" if broken else "")
+    return found, note
+
+
+_CHECKS = {"hackernews": _hackernews, "feed": _feed, "wechat": _feed, "sitemap": _sitemap, "listing": _listing, "arxiv": _arxiv,
            "github-trending": _trending}

@@ -14,7 +14,9 @@ from urllib.parse import urljoin, urlsplit
 
 from pipelines.analysis.urls import arxiv_id
 
-ROLES = ("paper", "article", "code", "other")
+# "discussion": a forum thread about the article (its Hacker News story), kept by the
+# source that found it, never read from the page.
+ROLES = ("paper", "article", "code", "other", "discussion")
 PAPER_HOSTS = ("openreview.net", "aclanthology.org", "www.aclweb.org", "proceedings.mlr.press",
                "papers.nips.cc", "proceedings.neurips.cc", "openaccess.thecvf.com", "dl.acm.org",
                "ieeexplore.ieee.org", "www.semanticscholar.org", "paperswithcode.com")

@@ -153,6 +153,7 @@ class SourceRow:
     name: str
     url: str | None
     enabled: bool
+    primary: bool = False  # a vendor's or lab's own channel (options.primary)
 
 
 def sync_sources(db: sqlite_utils.Database, sources: Iterable[SourceRow]) -> None:
@@ -162,10 +163,11 @@ def sync_sources(db: sqlite_utils.Database, sources: Iterable[SourceRow]) -> Non
     with immediate(db):
         for source in sources:
             db.execute(
-                "INSERT INTO sources (id, kind, name, url, enabled, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                "INSERT INTO sources (id, kind, name, url, enabled, is_primary, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name,"
-                " url = excluded.url, enabled = excluded.enabled, updated_at = excluded.updated_at",
-                [source.id, source.kind, source.name, source.url, int(source.enabled), now])
+                " url = excluded.url, enabled = excluded.enabled, is_primary = excluded.is_primary,"
+                " updated_at = excluded.updated_at",
+                [source.id, source.kind, source.name, source.url, int(source.enabled), int(source.primary), now])
 
 
 def stored_canonical_urls(db: sqlite_utils.Database, urls: list[str]) -> set[str]:

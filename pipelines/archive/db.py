@@ -335,8 +335,6 @@ def _v7(db: sqlite_utils.Database) -> None:
         ALTER TABLE issues ADD COLUMN insights TEXT NOT NULL DEFAULT '[]';      -- JSON list of short analyses
         ALTER TABLE issues ADD COLUMN moments TEXT NOT NULL DEFAULT '';         -- the short version for Moments
         ALTER TABLE issues ADD COLUMN links TEXT NOT NULL DEFAULT '[]';         -- JSON [{"role", "url", "label", "section"}]
-        """
-    )
 
 
 def _v8(db: sqlite_utils.Database) -> None:
@@ -405,7 +403,47 @@ def _rekey(db: sqlite_utils.Database, table: str, best_first: str) -> int:
 
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+def _v9(db: sqlite_utils.Database) -> None:
+    """Sources as an editor weighs them: which are a vendor's or lab's own channel (its
+    announcements are what the others report), and the discussions that link to an
+    article (a Hacker News story: its thread, points and comments), kept apart from the
+    article because the story may come before or after the page is stored, from a crawl
+    of another source. An article gains its discussions as links of role ``discussion``
+    when it is stored (the trigger) or when the discussion is found later
+    (:func:`pipelines.archive.discussions.record_discussions`); ``article_links`` is
+    made again to allow that role."""
+    _script(
+        db,
+        """
+        ALTER TABLE sources ADD COLUMN is_primary INTEGER NOT NULL DEFAULT 0;  -- options.primary
+        CREATE TABLE discussions (
+            canonical_url TEXT NOT NULL,      -- the article discussed
+            url TEXT NOT NULL,                -- the discussion's page
+            label TEXT NOT NULL,              -- where it is ("Hacker News")
+            points INTEGER NOT NULL DEFAULT 0,
+            comments INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (canonical_url, url)
+        );
+        CREATE TABLE article_links_new (
+            article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('paper', 'article', 'code', 'other', 'discussion')),
+            label TEXT,
+            PRIMARY KEY (article_id, url)
+        );
+        INSERT INTO article_links_new (article_id, url, role, label) SELECT article_id, url, role, label FROM article_links;
+        DROP TABLE article_links;
+        ALTER TABLE article_links_new RENAME TO article_links;
+        CREATE TRIGGER articles_discussions AFTER INSERT ON articles BEGIN
+          INSERT OR IGNORE INTO article_links (article_id, url, role, label)
+            SELECT new.id, d.url, 'discussion', d.label FROM discussions d WHERE d.canonical_url = new.canonical_url;
+        END;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

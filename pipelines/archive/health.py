@@ -1,6 +1,10 @@
 """Source health: when each source last worked, how many times in a row it has failed,
-how many items it had last time, and the last error, from each crawl's counts."""
+how many items it had last time, and the last error, from each crawl's counts; and how
+many of its recent articles reached an issue, so that an editor sees which sources earn
+their place."""
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 import sqlite_utils
 
@@ -21,6 +25,24 @@ def update_health(db: sqlite_utils.Database, source_ids: list[str], stats: dict)
                            [now, now, int(stats.get(f"{key}/entries", 0)), source_id])
 
 
-def source_table(db: sqlite_utils.Database) -> list[dict]:
-    return list(db.query("SELECT id, kind, enabled, last_success, consecutive_failures, items_last, last_error"
-                         " FROM sources ORDER BY consecutive_failures DESC, id"))
+# How far back `aibrief sources` looks for a source's share of items that reached an issue.
+ISSUE_SHARE_DAYS = 30
+
+
+def source_table(db: sqlite_utils.Database, now: datetime | None = None,
+                 days: int = ISSUE_SHARE_DAYS) -> list[dict]:
+    """Each source's health, and what it gave the issues: ``stored`` (articles of the last
+    ``days`` days), ``in_issue`` (of those, the ones whose story an issue carried, as its
+    cited item or as an alternate copy) and ``issue_share`` (their share; None when the
+    source stored nothing)."""
+    since = iso((now or utcnow()) - timedelta(days=days))
+    rows = list(db.query(
+        "SELECT s.id, s.kind, s.enabled, s.last_success, s.consecutive_failures, s.items_last, s.last_error,"
+        " count(a.id) AS stored,"
+        " count(a.id) FILTER (WHERE EXISTS (SELECT 1 FROM issue_items ii JOIN articles c ON c.id = ii.article_id"
+        "   WHERE coalesce(c.cluster_id, c.id) = coalesce(a.cluster_id, a.id))) AS in_issue"
+        " FROM sources s LEFT JOIN articles a ON a.source_id = s.id AND a.fetched_at >= ?"
+        " GROUP BY s.id ORDER BY s.consecutive_failures DESC, s.id", [since]))
+    for row in rows:
+        row["issue_share"] = row["in_issue"] / row["stored"] if row["stored"] else None
+    return rows

@@ -13,6 +13,12 @@ the copy that is no aggregator re-host and carries no "转载自" line, earliest
 others are its alternates. Items are grouped by section in the configured order, best
 first within a section; the headline names the two top-ranked stories.
 
+Source-aware hints add to a story's key (:func:`story_hints`, :func:`hint_bonus`): a story
+that several sources report (its cluster's distinct sources), one whose cluster holds the
+primary source (a vendor's or lab's own announcement: a source marked ``primary``, or the
+copy another copy links to), and one with a Hacker News discussion (its points) rank
+higher. The primary copy is the one the item cites, its reports follow as alternates.
+
 Articles are scanned newest first and the scan stops once no older article could rank
 among the best ``POOL_FACTOR * max_items`` stories, so building an issue over a large
 archive reads a few hundred rows, not all of them. Articles stored before classification
@@ -35,6 +41,7 @@ from pipelines.analysis.dedupe import fingerprint, is_rehost
 from pipelines.analysis.settings import EditorialSettings
 from pipelines.analysis.urls import strip_tracking
 from pipelines.archive.clusters import assign_cluster
+from pipelines.archive.discussions import points_by_url
 from pipelines.archive.db import iso, parse_iso
 
 logger = logging.getLogger(__name__)
@@ -46,6 +53,22 @@ RELEVANCE_CAP_FACTOR = 10.0
 # Stories kept as candidates per place in the issue: room for the topic cap to skip some.
 POOL_FACTOR = 4
 SCAN_BATCH = 500
+# Source-aware hints, in the rank key's log units (ln 2: as if twice as relevant, or one
+# half-life fresher). Set so that on the fixture day (tests/test_sources_day.py) a story
+# two sources report outranks an equally relevant story of one source published a day
+# later, while three or more reports stop adding (MAX_SOURCES): wire copies of one press
+# release are not three times the news.
+SOURCES_WEIGHT = 1.0  # times ln(distinct sources)
+MAX_SOURCES = 3
+PRIMARY_BONUS = math.log(1.5)  # the story's own announcement is in the archive
+# Hacker News points: ln(1 + points / POINTS_SCALE) times POINTS_WEIGHT, points capped.
+# 100 points (the shipped threshold) is worth about a tenth of a relevance doubling and
+# a front-page story of 400 points about half of one.
+POINTS_WEIGHT = 0.5
+POINTS_SCALE = 300
+POINTS_CAP = 1200
+MAX_HINT_BONUS = (SOURCES_WEIGHT * math.log(MAX_SOURCES) + PRIMARY_BONUS
+                  + POINTS_WEIGHT * math.log(1 + POINTS_CAP / POINTS_SCALE))
 
 
 @dataclass(slots=True)
@@ -56,6 +79,53 @@ class Candidate:
     relevance: float
     topics: list[str]
     published: datetime
+    hints: StoryHints | None = None
+
+
+@dataclass(slots=True)
+class StoryHints:
+    """What the story's sources say about its weight, as of the issue day."""
+
+    sources: int = 1  # distinct sources (source ids; a host for pages of no source)
+    primary_id: int | None = None  # the primary copy's article id, if the cluster holds one
+    points: int = 0  # the most Hacker News points of any copy
+
+    @property
+    def bonus(self) -> float:
+        return hint_bonus(self.sources, self.primary_id is not None, self.points)
+
+
+def hint_bonus(sources: int, primary: bool, points: int) -> float:
+    """What the hints add to a story's rank key (see the constants above)."""
+    return (SOURCES_WEIGHT * math.log(max(1, min(sources, MAX_SOURCES)))
+            + (PRIMARY_BONUS if primary else 0.0)
+            + POINTS_WEIGHT * math.log(1 + min(max(points, 0), POINTS_CAP) / POINTS_SCALE))
+
+
+def story_hints(db: sqlite_utils.Database, cluster_id: int, article_id: int, day_end: datetime) -> StoryHints:
+    """The hints of one story from its copies published by ``day_end``.
+
+    The primary copy: one from a source marked primary (the earliest such), else one that
+    another copy links to (the report cites the announcement).
+    """
+    members = db.execute(
+        "SELECT a.id, a.canonical_url, a.url, a.source_id, coalesce(s.is_primary, 0) FROM articles a"
+        " LEFT JOIN sources s ON s.id = a.source_id WHERE (a.cluster_id = ? OR a.id = ?) AND a.published < ?"
+        " ORDER BY a.published, a.id", [cluster_id, article_id, iso(day_end)]).fetchall()
+    if not members:
+        return StoryHints()
+    sources = {source_id or (urlsplit(url).hostname or "").lower() for _, _, url, source_id, _ in members}
+    primary = next((m[0] for m in members if m[4]), None)
+    if primary is None and len(members) > 1:
+        ids = [m[0] for m in members]
+        marks = ",".join("?" * len(ids))
+        cited = db.execute(f"SELECT article_id, url FROM article_links WHERE article_id IN ({marks})", ids).fetchall()
+        for member_id, canonical, url, _, _ in members:
+            if any(citer != member_id and target in (canonical, url) for citer, target in cited):
+                primary = member_id
+                break
+    points = max(points_by_url(db, [m[1] for m in members]).values(), default=0)
+    return StoryHints(len(sources), primary, points)
 
 
 @dataclass(slots=True)
@@ -92,9 +162,10 @@ def candidates(db: sqlite_utils.Database, day_end: datetime, settings: Editorial
     """The best story candidates, at most ``pool`` of them, best first."""
     threshold = settings.threshold
     half_life = settings.half_life.total_seconds() / 86400
-    ceiling = math.log(RELEVANCE_CAP_FACTOR * threshold)
+    ceiling = math.log(RELEVANCE_CAP_FACTOR * threshold) + MAX_HINT_BONUS
     done_clusters, done_urls = covered(db)
     best: dict[int, Candidate] = {}
+    hints: dict[int, StoryHints] = {}
     cursor: tuple[str, int] | None = None
     end = iso(day_end)
     while True:
@@ -118,9 +189,12 @@ def candidates(db: sqlite_utils.Database, day_end: datetime, settings: Editorial
             cluster = cluster_id or article_id
             if cluster in done_clusters or canonical in done_urls:
                 continue
-            key = rank_key(relevance, published, day_end, threshold, half_life)
+            if cluster not in hints:
+                hints[cluster] = story_hints(db, cluster, article_id, day_end)
+            key = rank_key(relevance, published, day_end, threshold, half_life) + hints[cluster].bonus
             if cluster not in best or key > best[cluster].key:
-                best[cluster] = Candidate(article_id, cluster, key, relevance, json.loads(topics or "[]"), published)
+                best[cluster] = Candidate(article_id, cluster, key, relevance, json.loads(topics or "[]"), published,
+                                          hints[cluster])
         if len(best) >= pool:
             kth = heapq.nlargest(pool, (c.key for c in best.values()))[-1]
             oldest = parse_iso(cursor[0])
@@ -172,13 +246,16 @@ def source_name(names: dict[str, str], source_id: str | None, url: str) -> str:
 
 def cite(db: sqlite_utils.Database, candidate: Candidate, day_end: datetime, settings: EditorialSettings,
          names: dict[str, str]) -> tuple[dict, list[dict]]:
-    """The article an item cites for a story (the original publisher's) and the others."""
+    """The article an item cites for a story (its primary copy, else the original
+    publisher's) and the others."""
     rows = [dict(zip(("id", "url", "canonical_url", "source_id", "title", "text", "summary", "published", "images"), r))
             for r in db.execute(
                 "SELECT id, url, canonical_url, source_id, title, text, summary, published, images FROM articles"
                 " WHERE (cluster_id = ? OR id = ?) AND published < ?",
                 [candidate.cluster_id, candidate.article_id, iso(day_end)])]
-    rows.sort(key=lambda r: (is_rehost(r["url"], r["text"], settings.aggregators), r["published"], r["id"]))
+    primary = candidate.hints.primary_id if candidate.hints else None
+    rows.sort(key=lambda r: (r["id"] != primary, is_rehost(r["url"], r["text"], settings.aggregators),
+                             r["published"], r["id"]))
     cited, others = rows[0], rows[1:]
     alternates = [{"url": strip_tracking(r["url"]), "source": source_name(names, r["source_id"], r["url"]),
                    "title": r["title"] or ""} for r in others]

@@ -335,6 +335,8 @@ def _v7(db: sqlite_utils.Database) -> None:
         ALTER TABLE issues ADD COLUMN insights TEXT NOT NULL DEFAULT '[]';      -- JSON list of short analyses
         ALTER TABLE issues ADD COLUMN moments TEXT NOT NULL DEFAULT '';         -- the short version for Moments
         ALTER TABLE issues ADD COLUMN links TEXT NOT NULL DEFAULT '[]';         -- JSON [{"role", "url", "label", "section"}]
+        """
+    )
 
 
 def _v8(db: sqlite_utils.Database) -> None:
@@ -400,7 +402,6 @@ def _rekey(db: sqlite_utils.Database, table: str, best_first: str) -> int:
             db.execute(f"UPDATE {table} SET canonical_url = ? WHERE canonical_url = ?", [new, keys[0]])
             changed += 1
     return changed
-
 
 
 def _v9(db: sqlite_utils.Database) -> None:

@@ -168,9 +168,10 @@ def test_a_story_found_on_hacker_news_after_its_page_was_stored_gains_its_discus
 
 
 def test_a_fixture_day_across_the_new_sources_builds_an_issue_that_draws_on_them(day, db_path):
-    """The weekly issue build over a day's crawl of the new sources: international items
-    from The Decoder, TechCrunch and Hacker News, Chinese ones from 36kr, 量子位 and 雷锋网;
-    a story that Google announced and TNW reported is cited from Google's post."""
+    """An issue built over a day's crawl of the new sources, written in the daily layout:
+    国际动态 from The Decoder, TechCrunch and Hacker News, 中文圈 from 36kr, 量子位 and 雷锋网
+    (the day's top items in 今日精选 whichever region); a story that Google announced and
+    TNW reported is cited from Google's post."""
     site, config = day
     base = ("--config", str(config), "--db", str(db_path))
     result = run_cli(*base, "crawl", *DAY_SOURCES, site=site, AIBRIEF_NOW=NOW, AIBRIEF_EXTRACT_WORKERS="0",
@@ -184,6 +185,21 @@ def test_a_fixture_day_across_the_new_sources_builds_an_issue_that_draws_on_them
     drawn = {source_id for source_id, _, _ in items}
     assert {"the-decoder", "techcrunch-ai", "hackernews"} <= drawn  # international
     assert {"36kr-ai", "qbitai-site", "leiphone"} <= drawn  # 中文圈
+    daily = run_cli(*base, "export", "2022-10-14", "--layout", "daily", AIBRIEF_NOW=NOW)
+    assert daily.returncode == 0, daily.stderr
+    section_of: dict[str, str] = {}
+    section = None
+    for line in daily.stdout.splitlines():
+        if line.startswith("## "):
+            section = line
+        for url in re.findall(r"\]\((http[^)\s]+)\)", line):
+            section_of.setdefault(url, section)
+    by_source = {source_id: section_of.get(url) or "" for source_id, url, _ in items}
+    assert any("国际动态" in section_of[url] for url in section_of) and any("中文圈" in s for s in section_of.values())
+    for source_id in ("the-decoder", "techcrunch-ai", "hackernews"):
+        assert "国际动态" in by_source[source_id] or "今日精选" in by_source[source_id], (source_id, by_source)
+    for source_id in ("36kr-ai", "qbitai-site", "leiphone"):
+        assert "中文圈" in by_source[source_id] or "今日精选" in by_source[source_id], (source_id, by_source)
     google = [(url, json.loads(alternates)) for _, url, alternates in items if "on-device-ai-more-android" in url
               or "google-wants-more-phones" in url]
     assert google == [("http://blog.google.day.test/technology/ai/on-device-ai-more-android-phones/",

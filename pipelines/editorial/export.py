@@ -87,7 +87,7 @@ def render_editor_markdown(issue: Issue) -> str:
         if item.section and item.section != section:
             section = item.section
             lines += [f"# {md_escape(section)}", ""]
-        heading = f"## {item.position}. [{md_escape(item.title)}]({_md_link_url(item.url)})"
+        heading = f"## {item.position}. {_md_link(md_escape(item.title), item.url)}"
         if item.source:
             heading += f" | {md_escape(item.source)}"
         lines += [heading, ""]
@@ -101,6 +101,12 @@ def render_editor_markdown(issue: Issue) -> str:
             if paragraph.strip():
                 lines += [md_escape(paragraph.strip()), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _md_link(label: str, url: str) -> str:
+    """``[label](url)`` for a web address; the label alone for anything else (a page's
+    ``javascript:`` or ``data:`` link must not become a link in what we publish)."""
+    return f"[{label}]({_md_link_url(url)})" if url.startswith(("http://", "https://")) else label
 
 
 def _md_link_url(url: str) -> str:
@@ -228,7 +234,7 @@ def render_daily_markdown(issue: Issue, moments_chars: int, by_topic: bool = Fal
         lines += ["---", "", f"## {DAILY_EMOJI.get(name, '📰')} {md_escape(name)}", ""]
         if name == DAILY_GITHUB:
             lines += ["| 项目 | 说明 | ⭐ |", "| --- | --- | --- |"]
-            lines += [f"| [{_cell(item.title)}]({_md_link_url(item.url)}) | {_cell(_first_sentence(item.summary))} | "
+            lines += [f"| {_md_link(_cell(item.title), item.url)} | {_cell(_first_sentence(item.summary))} | "
                       f"{'' if item.stars is None else f'{item.stars:,}'} |" for item in items]
             lines.append("")
             continue
@@ -263,7 +269,7 @@ def moments_lines(items: list[IssueItem], moments_chars: int) -> list[str]:
 def _daily_item(item: IssueItem, featured: bool) -> str:
     mark = PRIORITY_MARKS.get(item.priority or "", "🔴" if featured else "🟡")
     sources = item.sources or ([{"name": item.source or "原文", "url": item.url}] if item.url else [])
-    cited = "、".join(f"[{md_escape(s['name'])}]({_md_link_url(s['url'])})" for s in sources if s.get("url"))
+    cited = "、".join(_md_link(md_escape(s["name"]), s["url"]) for s in sources if s.get("url"))
     text = f"{mark} **{_daily_escape(item.title)}**"
     summary = _first_sentence(item.summary)
     if summary:

@@ -517,3 +517,36 @@ def test_a_config_of_its_own_taxonomy_replaces_the_shipped_one(tmp_path):
     assert settings.sections == ("机器人", "产业动态")  # the shipped default section is kept
     assert classify("人形机器人发布", "", settings).relevant and not classify("芯片发布", "", settings).relevant
     assert load_config(None).editorial == default_editorial()
+
+
+def test_a_draft_changed_by_hand_is_rebuilt_only_with_force(db, tmp_path):
+    """Nothing lost by a command: `issue build` over a draft the editor changed refuses in
+    one line; --force rebuilds it (and a rebuilt draft can be rebuilt freely again)."""
+    for article in sorted(WEEK, key=lambda a: a["published"])[:20]:
+        store_article(db, record(article))
+    first = build(db)
+    assert build(db).items == first.items  # an untouched draft is rebuilt without a word
+    drop_item(db, DAY, 1)
+    with pytest.raises(IssueError, match=r"^the draft of 2022-10-14 was changed by hand .*add --force"):
+        build(db)
+    assert len(get_issue(db, DAY).items) == len(first.items) - 1  # the editor's draft is as they left it
+    forced = build_issue(db, DAY, title="AI 簡報 20221014 期", section="嵌入式 AI", max_items=9, tz=SHANGHAI,
+                         editorial=EDITORIAL, force=True)
+    assert [i.url for i in forced.items] == [i.url for i in first.items]
+    assert build(db).items == forced.items  # rebuilt: no longer "changed by hand"
+
+
+def test_the_build_command_says_how_to_rebuild_an_edited_draft(tmp_path):
+    from conftest import run_cli
+
+    path = tmp_path / "cli.db"
+    database = storage.connect(path)
+    for article in sorted(WEEK, key=lambda a: a["published"])[:12]:
+        store_article(database, record(article))
+    database.close()
+    base = ("--db", str(path))
+    assert run_cli(*base, "issue", "build", "--date", "2022-10-14").returncode == 0
+    assert run_cli(*base, "issue", "drop", "2022-10-14", "1").returncode == 0
+    refused = run_cli(*base, "issue", "build", "--date", "2022-10-14")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "--force" in refused.stderr
+    assert run_cli(*base, "issue", "build", "--date", "2022-10-14", "--force").returncode == 0

@@ -28,10 +28,13 @@ def issue():
 @issue.command("build")
 @day_option
 @click.option("--max", "max_items", type=click.IntRange(min=1), help="Most items (default: issue.max_items).")
+@click.option("--force", is_flag=True, help="Rebuild a draft the editor changed by hand (its changes are lost).")
 @click.pass_obj
 @handled
-def issue_build(app: App, day, max_items):
+def issue_build(app: App, day, max_items, force):
     """Build (or rebuild) the draft issue of a day from articles in no published issue.
+
+    A draft changed with drop, move, add or edit is not rebuilt without --force.
 
     \b
     Example:
@@ -41,7 +44,7 @@ def issue_build(app: App, day, max_items):
     day = day or app.today()
     db = app.db()
     try:
-        built = build_configured_issue(db, config, day, max_items)
+        built = build_configured_issue(db, config, day, max_items, force=force)
     finally:
         db.close()
     click.echo(f"draft {built.title}: {len(built.items)} items")

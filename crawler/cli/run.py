@@ -147,7 +147,7 @@ def demo(app: App, demo_db):
         try:
             issue = get_issue(db, day)
             if issue is None or issue.status == "draft":
-                issue = build_configured_issue(db, config, day)
+                issue = build_configured_issue(db, config, day, force=True)  # (the demo's own archive)
         finally:
             db.close()
     click.echo(render_markdown(issue), nl=False)

@@ -444,7 +444,13 @@ def _v9(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+def _v10(db: sqlite_utils.Database) -> None:
+    """When the editor last changed a draft by hand (drop, move, add, edit): a rebuild then
+    needs ``--force``, so that the editor's work is never replaced without a word."""
+    _script(db, "ALTER TABLE issues ADD COLUMN edited_at TEXT;  -- NULL: as built\n")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

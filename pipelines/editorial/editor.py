@@ -57,8 +57,9 @@ def _save(db: sqlite_utils.Database, issue: Issue, items: list[IssueItem]) -> Is
             if row:
                 canonical[item.article_id] = row[0]
     _insert_items(db, issue.id, items, canonical)
-    db.execute("UPDATE issues SET headline = ?, updated_at = ? WHERE id = ?",
-               [headline_for(issue.date, top_titles(items)), iso(utcnow()), issue.id])
+    now = iso(utcnow())
+    db.execute("UPDATE issues SET headline = ?, updated_at = ?, edited_at = ? WHERE id = ?",
+               [headline_for(issue.date, top_titles(items)), now, now, issue.id])
     return get_issue(db, issue.date)
 
 

@@ -138,21 +138,27 @@ def _issue(row: dict) -> Issue:
                  moments=row["moments"], links=json.loads(row["links"]))
 
 
-def build_configured_issue(db: sqlite_utils.Database, config, day: date, max_items: int | None = None) -> Issue:
+def build_configured_issue(db: sqlite_utils.Database, config, day: date, max_items: int | None = None,
+                           force: bool = False) -> Issue:
     """:func:`build_issue` with the issue rules, time zone and taxonomy of ``config``."""
     return build_issue(db, day, title=config.issue.title_for(day), section=config.issue.section,
-                       max_items=max_items or config.issue.max_items, tz=config.tz, editorial=config.editorial)
+                       max_items=max_items or config.issue.max_items, tz=config.tz, editorial=config.editorial,
+                       force=force)
 
 
 def build_issue(db: sqlite_utils.Database, day: date, *, title: str, section: str, max_items: int,
-                tz: tzinfo, editorial: EditorialSettings) -> Issue:
+                tz: tzinfo, editorial: EditorialSettings, force: bool = False) -> Issue:
     """Write the draft issue for ``day``: relevant stories in no published issue, chosen and
-    ordered by :func:`pipelines.editorial.compose.compose` under ``editorial``."""
+    ordered by :func:`pipelines.editorial.compose.compose` under ``editorial``. A draft the
+    editor changed by hand is rebuilt only with ``force`` (IssueError otherwise)."""
     day_end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
     with immediate(db):
         existing = _issue_row(db, day)
         if existing is not None and existing["status"] == "published":
             raise IssueError(f"the issue of {day.isoformat()} is published; it is not changed")
+        if existing is not None and existing.get("edited_at") and not force:
+            raise IssueError(f"the draft of {day.isoformat()} was changed by hand ({existing['edited_at'][:16]} UTC);"
+                             " rebuilding would replace those changes: add --force to rebuild it")
         picks = compose(db, day_end, editorial, max_items)
         articles = [pick.cited for pick in picks]
         items = [IssueItem(position=n, title=a["title"] or a["url"], url=strip_tracking(a["url"]),
@@ -170,8 +176,8 @@ def build_issue(db: sqlite_utils.Database, day: date, *, title: str, section: st
                 [day.isoformat(), title, headline, section, now, now]).lastrowid
         else:
             issue_id = existing["id"]
-            db.execute("UPDATE issues SET title = ?, headline = ?, section = ?, updated_at = ? WHERE id = ?",
-                       [title, headline, section, now, issue_id])
+            db.execute("UPDATE issues SET title = ?, headline = ?, section = ?, updated_at = ?, edited_at = NULL"
+                       " WHERE id = ?", [title, headline, section, now, issue_id])
             db.execute("DELETE FROM issue_items WHERE issue_id = ?", [issue_id])
         _insert_items(db, issue_id, items, {a["id"]: a["canonical_url"] for a in articles})
     return get_issue(db, day)

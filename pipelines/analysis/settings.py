@@ -31,6 +31,9 @@ class EditorialSettings:
     summarizer: str  # a key of pipelines.analysis.summary.SUMMARIZERS
     aggregators: tuple[str, ...]
     topics: tuple[Topic, ...]
+    # The trained relevance scorer's file (pipelines.analysis.relevance), absolute, as the
+    # configuration loader resolved ``editorial.model``; empty: the taxonomy alone.
+    model: str = ""
 
     def section_of(self, topics: list[str] | tuple[str, ...]) -> str:
         """The section an item with these topics (best first) files under."""

@@ -31,6 +31,8 @@ from pipelines.analysis.settings import EditorialSettings
 _ITEM = re.compile(r"^\s*[-*]\s*(?:\[[^\]]*\]\s*)?\[(?P<title>[^\]]+)\]\((?P<url>https?://[^)\s]+)\)")
 _SUMMARY = re.compile(r"^\s*摘要[：:]\s*(?P<text>.*)$")
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+# The sections that hold the editor's picks; the rest (往期回顾: links to past issues) are not.
+_PICK_SECTIONS = ("业界新闻", "论文", "开源项目", "博文", "应用")
 
 
 class BenchError(Exception):
@@ -77,9 +79,11 @@ def read_digest(folder: Path) -> list[DigestItem]:
         section, current = "", None
         for line in path.read_text("utf-8").splitlines():
             if line.startswith("## "):
-                section, current = line[3:].strip(), None
+                heading = line[3:].strip()
+                section = heading if heading.startswith(_PICK_SECTIONS) else ""
+                current = None
                 continue
-            if not section:  # the title, the lead-in and the unlinked warm-up list
+            if not section:  # the title, the lead-in, the unlinked warm-up list, past issues
                 continue
             match = _ITEM.match(line)
             if match:

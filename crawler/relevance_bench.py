@@ -25,7 +25,8 @@ from datetime import date
 from pathlib import Path
 
 from pipelines.analysis.classify import Taxonomy, taxonomy_for
-from pipelines.analysis.relevance import Example, RelevanceModel, Scores, fit_model, prf
+from pipelines.analysis.relevance import Example, RelevanceModel, Scores, prf
+from pipelines.analysis.relevance_fit import fit_model
 from pipelines.analysis.settings import EditorialSettings
 
 _ITEM = re.compile(r"^\s*[-*]\s*(?:\[[^\]]*\]\s*)?\[(?P<title>[^\]]+)\]\((?P<url>https?://[^)\s]+)\)")
@@ -111,10 +112,11 @@ class Figures:
 
 
 def measure(digest: list[DigestItem], labelled: list[LabelledItem], settings: EditorialSettings,
-            split: date) -> tuple[dict, list[Figures]]:
+            split: date, *, with_model: bool = True) -> tuple[dict, list[Figures]]:
     """Recall on the digest's items from ``split`` on and precision against the labelled
-    negatives; the model is trained on the items before ``split`` and the even-numbered
-    labelled negatives, and tested with the odd-numbered ones."""
+    negatives; the model (unless ``with_model`` is false: the taxonomy alone) is trained on
+    the items before ``split`` and the even-numbered labelled negatives, and tested with the
+    odd-numbered ones."""
     taxonomy = taxonomy_for(settings)
     earlier = [i for i in digest if i.day < split]
     later = [i for i in digest if i.day >= split]
@@ -122,16 +124,18 @@ def measure(digest: list[DigestItem], labelled: list[LabelledItem], settings: Ed
     train_negatives, test_negatives = negatives[0::2], negatives[1::2]
     if not earlier or not later:
         raise BenchError(f"the digest has no items on one side of {split.isoformat()}")
-    train = [Example(i.title, i.lead, True, i.day.isoformat(), taxonomy.classify(i.title, i.lead).taxonomy_score)
-             for i in earlier] + \
-            [Example(i.title, i.lead, False, "", taxonomy.classify(i.title, i.lead).taxonomy_score)
-             for i in train_negatives]
-    started = time.process_time()
-    model = fit_model(train, settings.threshold, negatives_from="labelled set")
-    trained_cpu = time.process_time() - started
+    model, trained_cpu = None, 0.0
+    if with_model:
+        train = [Example(i.title, i.lead, True, i.day.isoformat(), taxonomy.classify(i.title, i.lead).taxonomy_score)
+                 for i in earlier] + \
+                [Example(i.title, i.lead, False, "", taxonomy.classify(i.title, i.lead).taxonomy_score)
+                 for i in train_negatives]
+        started = time.process_time()
+        model = fit_model(train, settings.threshold, negatives_from="labelled set")
+        trained_cpu = time.process_time() - started
     test = [(i.title, i.lead, True) for i in later] + [(i.title, i.lead, False) for i in test_negatives]
     figures = []
-    for name in ("taxonomy", "model", "combined"):
+    for name in ("taxonomy", "model", "combined") if with_model else ("taxonomy",):
         got = [_decide(name, title, lead, taxonomy, model) for title, lead, _ in test]
         wanted = [label for _, _, label in test]
         precision, recall, _ = prf(wanted, got)
@@ -142,9 +146,9 @@ def measure(digest: list[DigestItem], labelled: list[LabelledItem], settings: Ed
     return info, figures
 
 
-def _decide(name: str, title: str, lead: str, taxonomy: Taxonomy, model: RelevanceModel) -> bool:
+def _decide(name: str, title: str, lead: str, taxonomy: Taxonomy, model: RelevanceModel | None) -> bool:
     result = taxonomy.classify(title, lead)
-    if name == "taxonomy":
+    if name == "taxonomy" or model is None:
         return result.relevant
     scores = Scores(result.taxonomy_score, model.probability(title, lead))
     if name == "model":

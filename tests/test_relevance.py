@@ -13,26 +13,33 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from scipy.sparse import hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 
 from conftest import SHARED, rows, run_cli
 from crawler.config import default_editorial, load_config
 from crawler.relevance_bench import labelled_figures, measure, read_digest, read_labelled
-from pipelines.analysis import relevance
+from pipelines.analysis import relevance, relevance_fit
 from pipelines.analysis.classify import classify, scorer_for
 from pipelines.analysis.page import prepare
-from pipelines.analysis.relevance import Example, ModelError, date_folds, load_model, model_at
+from pipelines.analysis.relevance import Example, ModelError, load_model, model_at
+from pipelines.analysis.relevance_fit import date_folds
 from pipelines.analysis.settings import AnalysisSettings
 from pipelines.archive import db as storage
 from pipelines.archive.articles import ArticleRecord, store_article
 from pipelines.editorial.editor import add_item, drop_item, edit_item, move_item
 from pipelines.editorial.issues import IssueItem, build_issue, store_published
-from pipelines.editorial.training import archive_examples, evaluate_archive, labels, train
+from pipelines.editorial.labels import labels
+from pipelines.editorial.training import archive_examples, evaluate_archive, train
 from relevance_archive import FIRST_ISSUE, WEEKS, build
 
 FIXTURES = Path(__file__).parent / "fixtures" / "relevance"
@@ -97,8 +104,8 @@ def test_hard_negatives_are_mostly_irrelevant_family_by_family():
 @pytest.mark.skipif(not DIGESTS.is_dir(), reason="../shared/digests is not on this machine")
 def test_later_picks_of_another_digest_recall_at_least_085_with_hard_negative_precision_090():
     """Tuned on that digest's issues before 2021; measured on 2021-2022."""
-    info, figures = measure(read_digest(DIGESTS), read_labelled(LABELLED), EDITORIAL, SPLIT)
-    taxonomy = next(f for f in figures if f.name == "taxonomy")
+    info, figures = measure(read_digest(DIGESTS), read_labelled(LABELLED), EDITORIAL, SPLIT, with_model=False)
+    (taxonomy,) = figures
     assert info["later"] >= 100
     assert taxonomy.recall_later >= 0.85 and taxonomy.precision_negatives >= 0.90, taxonomy
 
@@ -287,3 +294,37 @@ def test_a_missing_or_broken_model_leaves_the_taxonomy_alone(tmp_path, caplog):
     assert any("relevance model not used" in r.getMessage() and "broken.pkl" in r.getMessage() for r in caplog.records)
     with pytest.raises(ModelError, match="not a relevance model"):
         load_model(str(broken))
+
+
+def test_scoring_without_scikit_learn_gives_what_scikit_learn_gives(synthetic):
+    """The model is kept as weights and inverse document frequencies: scoring them by hand
+    must agree with the fitted vectorizers and ``predict_proba``."""
+    path, _ = synthetic
+    database = storage.connect(path)
+    try:
+        examples = sorted(archive_examples(database, EDITORIAL).examples, key=lambda e: e.day)
+    finally:
+        database.close()
+    data = relevance_fit._Prepared.of(examples)
+    words_model, chars_model, intercept = relevance_fit._fit_text(data)
+    words = TfidfVectorizer(analyzer=relevance_fit._given, min_df=relevance_fit.MIN_DF, sublinear_tf=True)
+    chars = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), min_df=relevance_fit.MIN_DF, sublinear_tf=True)
+    features = hstack([words.fit_transform(data.words), chars.fit_transform(data.documents)]).tocsr()
+    classifier = LogisticRegression(C=relevance_fit.MODEL_C, class_weight="balanced", max_iter=2000,
+                                    solver="liblinear").fit(features, data.labels)
+    texts = [("寒武纪发布新一代推理芯片", "面向边缘AI的推理芯片，支持INT8。"), ("城市马拉松报名人数创新高", "中签率不足一成。"),
+             ("Sensor maker ships a new  image sensor", "For drones   and cameras.")]
+    docs = [relevance.document(t, x) for t, x in texts]
+    expected = classifier.predict_proba(hstack([words.transform([relevance.words_of(d) for d in docs]),
+                                                chars.transform(docs)]).tocsr())[:, 1]
+    model = relevance.RelevanceModel(words_model, chars_model, intercept, relevance.Combiner(0, 0, 0, 4.0), None)
+    assert [round(model.probability_of(d), 9) for d in docs] == [round(float(p), 9) for p in expected]
+
+
+def test_crawling_and_the_cli_do_not_import_scikit_learn():
+    """Only training imports it (2-3 s): crawl processes, extraction workers and the other
+    commands score with the kept weights."""
+    probe = "import sys, crawler.cli, pipelines.analysis.preload, pipelines.analyse; print('sklearn' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 
 import click
 
-from crawler import relevance_bench as bench
 from crawler.cli.common import EXIT_USAGE, App, Failure, handled
 from pipelines.analysis.relevance import Evaluation, ModelError
-from pipelines.editorial.training import (TrainingSet, archive_examples, evaluate_archive, stand_in_negatives,
-                                          train)
 
 DEFAULT_FOLDS = 5
 
@@ -41,10 +39,21 @@ def relevance():
     """
 
 
-def _training_set(app: App, labelled: Path | None) -> TrainingSet:
+def _learning() -> tuple[ModuleType, ModuleType]:
+    """The training code and the evaluation readers, imported where they run: they import
+    scikit-learn (2-3 s here), which no other command needs, and every ``aibrief`` command
+    imports this module."""
+    from crawler import relevance_bench
+    from pipelines.editorial import training
+
+    return training, relevance_bench
+
+
+def _training_set(app: App, labelled: Path | None):
+    training, bench = _learning()
     db = app.db()
     try:
-        found = archive_examples(db, app.config.editorial)
+        found = training.archive_examples(db, app.config.editorial)
     finally:
         db.close()
     if not found.negatives and labelled is not None:
@@ -52,13 +61,13 @@ def _training_set(app: App, labelled: Path | None) -> TrainingSet:
             items = bench.read_labelled(labelled)
         except bench.BenchError as exc:
             raise Failure(str(exc), EXIT_USAGE) from None
-        found = stand_in_negatives(found, [(i.title, i.lead) for i in items if not i.relevant],
+        found = training.stand_in_negatives(found, [(i.title, i.lead) for i in items if not i.relevant],
                                    f"the labelled set {labelled} (the archive has no negatives)",
                                    app.config.editorial)
     return found
 
 
-def _echo_set(found: TrainingSet) -> None:
+def _echo_set(found) -> None:
     click.echo(f"{len(found.examples)} items from {found.issues} published issues: {found.positives} picked, "
                f"{found.negatives} not; negatives from {found.negatives_from}")
 
@@ -97,7 +106,7 @@ def train_command(app: App, folds, labelled):
     _echo_set(found)
     db = app.db()
     try:
-        model = train(db, found, app.config.editorial, folds, path)
+        model = _learning()[0].train(db, found, app.config.editorial, folds, path)
     except ModelError as exc:
         raise Failure(str(exc)) from None
     finally:
@@ -126,7 +135,7 @@ def eval_command(app: App, folds, labelled):
     found = _training_set(app, labelled)
     _echo_set(found)
     try:
-        evaluation = evaluate_archive(found, app.config.editorial, folds)
+        evaluation = _learning()[0].evaluate_archive(found, app.config.editorial, folds)
     except ModelError as exc:
         raise Failure(str(exc)) from None
     _echo_evaluation(evaluation)
@@ -155,6 +164,7 @@ def measure_command(app: App, labelled, digests, split):
     except ValueError:
         raise Failure(f"--split: {split!r} is not a date such as 2021-01-01", EXIT_USAGE) from None
     settings = app.config.editorial
+    bench = _learning()[1]
     try:
         items = bench.read_labelled(labelled)
         precision, recall, misses = bench.labelled_figures(items, settings)

@@ -4,46 +4,43 @@ The keyword taxonomy (:mod:`pipelines.analysis.classify`) is the cold-start defa
 explanation; it knows topics, not an editor's taste. This scorer learns the taste from
 examples (items of published and imported issues, and the editor's drops and additions,
 against articles of the same weeks that were left out), reading what an editor reads: the
-title and the lead (the first paragraphs, or an issue item's summary).
+title and the lead (the opening of the text, or an issue item's summary).
 
 - **Features**: TF-IDF over jieba words and over character 2-3-grams of the text in one form
   (:func:`pipelines.analysis.text.normalize`). Words carry the meaning; character n-grams
   catch the names and compounds jieba's dictionary does not know (RKNN, 昇腾, 具身智能)
   and the English words in Chinese text.
-- **Model**: logistic regression (scikit-learn), classes weighted to balance: it trains in
-  seconds on thousands of items, and a linear model over words stays readable.
-- **Combination**: a second logistic regression over two numbers, ``ln(1 + taxonomy
-  score)`` and the logit of the model's probability, fitted on predictions the text model
-  made for items it was not trained on (:data:`COMBINER_FOLDS` contiguous blocks in date
-  order). Its decision value ``z`` gives the article's score ``threshold * e^z``: relevant
-  from the threshold up, as with the taxonomy alone, so everything that compares stored
-  scores with the threshold (issue building, ``reclassify``) keeps working, and issue
-  ranking (which takes the score's logarithm) ranks by the combined odds.
-- **Evaluation** (:func:`evaluate`): forward-chaining folds split by issue date: fold ``i``
-  trains on the weeks before its test block and tests on that block, never a week on both
-  sides. Training keeps the figures with the model, and the model is used only when the
-  combination's F1 beat the taxonomy's on them (:attr:`ModelInfo.better`).
+- **Model**: logistic regression, classes weighted to balance, fitted with scikit-learn
+  (:mod:`pipelines.analysis.relevance_fit`): it trains in seconds on thousands of items, and
+  a linear model over words stays readable.
+- **Combination** (:class:`Combiner`): a second logistic regression over two numbers,
+  ``ln(1 + taxonomy score)`` and the logit of the model's probability, fitted on predictions
+  for items the text model was not trained on. Its decision value ``z`` gives the article's
+  score ``threshold * e^z``: relevant from the threshold up, as with the taxonomy alone, so
+  whatever compares stored scores with the threshold (issue building, ``reclassify``) keeps
+  working, and issue ranking (which takes the score's logarithm) ranks by the combined odds.
 
-The model is kept in a file (pickle: it is written by ``aibrief relevance train`` beside
-the archive and read back only from the path the configuration names) and loaded once per
-process (:func:`scorer_for`).
+This module scores with a trained model and keeps it; it does not import scikit-learn.
+A linear model over TF-IDF is a weight and an inverse document frequency per word and
+n-gram: :class:`LinearTfidf` computes exactly what scikit-learn's vectorizer and
+``predict_proba`` would, so that every crawl process and extraction worker does not pay for
+importing scikit-learn (2-3 s here) to score a page in well under a millisecond. The model
+is kept as JSON (data, not code, unlike a pickle), written whole beside the archive by
+``aibrief relevance train`` and loaded once per process (:func:`model_at`).
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
+import gzip
+import json
 import logging
 import math
 import os
-import pickle
+import re
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
-
-import numpy as np
-import scipy.sparse
-import sklearn
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from pipelines.analysis.text import normalize, tokenizer
 
@@ -53,15 +50,9 @@ FORMAT = 1  # of the model file; a file of another format is not used
 # Characters of the text read after the title: about an issue item's summary (issue.summary_chars
 # is 300 by default), so that the articles scored and the items learnt from read alike.
 LEAD_CHARS = 400
-# Blocks the training items are cut into (in date order) to fit the combination on
-# predictions for items the text model did not see.
-COMBINER_FOLDS = 3
-# Regularisation of the text model. Swept over 0.3, 1, 3, 10 with `aibrief relevance measure`
-# (earlier issues of ../shared/digests against the labelled set's negatives): 3 and 10 were
-# within a point of each other on F1; 3 keeps the weights smaller.
-MODEL_C = 3.0
-MIN_DF = 2  # a word or n-gram seen once in training says nothing about the next week
+CHAR_NGRAMS = (2, 3)
 _Z_LIMIT = 12.0  # e^12 times the threshold: far past any cap issue ranking applies
+_WHITE_SPACES = re.compile(r"\s\s+")  # as scikit-learn's character analyzer collapses them
 
 
 class ModelError(Exception):
@@ -86,6 +77,11 @@ class Scores:
     model: float  # probability that the editor picks it
 
 
+def logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
 @dataclass(slots=True)
 class Combiner:
     """``z = a ln(1 + taxonomy) + b logit(model) + c``: relevant when ``z >= 0``."""
@@ -96,8 +92,7 @@ class Combiner:
     threshold: float
 
     def z(self, scores: Scores) -> float:
-        p = min(max(scores.model, 1e-6), 1 - 1e-6)
-        value = self.a * math.log1p(max(scores.taxonomy, 0.0)) + self.b * math.log(p / (1 - p)) + self.c
+        value = self.a * math.log1p(max(scores.taxonomy, 0.0)) + self.b * logit(scores.model) + self.c
         return min(max(value, -_Z_LIMIT), _Z_LIMIT)
 
     def relevant(self, scores: Scores) -> bool:
@@ -128,20 +123,25 @@ class Evaluation:
 
 @dataclass(slots=True)
 class ModelInfo:
-    trained_at: str  # UTC ISO 8601
+    trained_at: str  # ISO 8601
     items: int
     positives: int
     negatives: int
     negatives_from: str  # "archive", or where the stand-in negatives came from
     evaluation: Evaluation | None
     better: bool  # the combination beat the taxonomy alone on F1 over the folds
-    sklearn_version: str = sklearn.__version__
     train_seconds: float = 0.0
 
 
-def _words(document: str) -> list[str]:
+def words_of(document: str) -> list[str]:
     """jieba's words of an already normalised text, without spaces and punctuation."""
     return [w for w in tokenizer().lcut(document, HMM=False) if w.strip() and (len(w) > 1 or w.isalnum())]
+
+
+def char_ngrams(document: str) -> list[str]:
+    """The character n-grams of a document, as scikit-learn's ``analyzer="char"`` makes them."""
+    text = _WHITE_SPACES.sub(" ", document.lower())
+    return [text[i:i + n] for n in range(CHAR_NGRAMS[0], CHAR_NGRAMS[1] + 1) for i in range(len(text) - n + 1)]
 
 
 def document(title: str | None, text: str | None) -> str:
@@ -149,84 +149,48 @@ def document(title: str | None, text: str | None) -> str:
     return normalize(f"{title or ''}\n{(text or '')[:LEAD_CHARS]}")
 
 
+@dataclass(slots=True)
+class LinearTfidf:
+    """One TF-IDF vocabulary and its part of a linear model: per feature, its inverse
+    document frequency and its weight. Term frequencies are sublinear (``1 + ln n``) and a
+    document's vector has unit length, as the vectorizer was fitted."""
+
+    features: dict[str, tuple[float, float]]  # feature -> (idf, weight)
+
+    def decision(self, tokens: list[str]) -> float:
+        counts = Counter(token for token in tokens if token in self.features)
+        if not counts:
+            return 0.0
+        norm = 0.0
+        total = 0.0
+        for token, n in counts.items():
+            idf, weight = self.features[token]
+            value = (1.0 + math.log(n)) * idf
+            norm += value * value
+            total += value * weight
+        return total / math.sqrt(norm)
+
+
+@dataclass(slots=True)
 class RelevanceModel:
     """The text model, the combination and what is known of their training."""
 
-    def __init__(self, words: TfidfVectorizer, chars: TfidfVectorizer, classifier: LogisticRegression,
-                 combiner: Combiner, info: ModelInfo) -> None:
-        self.format = FORMAT
-        self.words = words
-        self.chars = chars
-        self.classifier = classifier
-        self.combiner = combiner
-        self.info = info
+    words: LinearTfidf
+    chars: LinearTfidf
+    intercept: float
+    combiner: Combiner
+    info: ModelInfo | None
 
     def probability(self, title: str | None, text: str | None) -> float:
-        return float(self.probabilities([document(title, text)])[0])
+        return self.probability_of(document(title, text))
 
-    def probabilities(self, documents: list[str]) -> np.ndarray:
-        features = scipy.sparse.hstack([self.words.transform(documents), self.chars.transform(documents)]).tocsr()
-        return self.classifier.predict_proba(features)[:, 1]
+    def probability_of(self, doc: str, words: list[str] | None = None) -> float:
+        z = self.intercept + self.words.decision(words if words is not None else words_of(doc)) \
+            + self.chars.decision(char_ngrams(doc))
+        return 1.0 / (1.0 + math.exp(-min(max(z, -60.0), 60.0)))
 
     def scores(self, title: str | None, text: str | None, taxonomy_score: float) -> Scores:
         return Scores(taxonomy_score, self.probability(title, text))
-
-
-def _fit_text(documents: list[str], labels: list[bool]) -> tuple[TfidfVectorizer, TfidfVectorizer, LogisticRegression]:
-    if len(set(labels)) < 2:
-        raise ModelError("training needs relevant and irrelevant items; only one kind was given")
-    words = TfidfVectorizer(analyzer=_words, min_df=MIN_DF, sublinear_tf=True)
-    chars = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), min_df=MIN_DF, sublinear_tf=True)
-    try:
-        features = scipy.sparse.hstack([words.fit_transform(documents), chars.fit_transform(documents)]).tocsr()
-    except ValueError as exc:  # an empty vocabulary: too few items
-        raise ModelError(f"cannot train on these items: {exc}") from None
-    classifier = LogisticRegression(C=MODEL_C, class_weight="balanced", max_iter=2000, solver="liblinear")
-    classifier.fit(features, labels)
-    return words, chars, classifier
-
-
-def _fit_combiner(taxonomy: list[float], probabilities: list[float], labels: list[bool], threshold: float) -> Combiner:
-    if len(set(labels)) < 2:
-        # One kind in the held-back part: nothing to weigh the two scores by; the taxonomy
-        # decides at its threshold and the model moves the score by its log odds.
-        return Combiner(1.0, 1.0, -math.log1p(threshold), threshold)
-    rows = np.array([[math.log1p(max(t, 0.0)), math.log(min(max(p, 1e-6), 1 - 1e-6) / (1 - min(max(p, 1e-6), 1 - 1e-6)))]
-                     for t, p in zip(taxonomy, probabilities)])
-    second = LogisticRegression(class_weight="balanced", max_iter=1000)
-    second.fit(rows, labels)
-    (a, b), c = second.coef_[0], second.intercept_[0]
-    return Combiner(float(a), float(b), float(c), threshold)
-
-
-def fit_model(examples: list[Example], threshold: float, *, negatives_from: str = "archive",
-              evaluation: Evaluation | None = None, now: datetime | None = None) -> RelevanceModel:
-    """Train on ``examples``: the text model on all of them, the combination on the text
-    model's predictions for blocks it was trained without."""
-    if len(examples) < 2 * COMBINER_FOLDS:
-        raise ModelError(f"too few items to train on ({len(examples)})")
-    ordered = sorted(examples, key=lambda e: e.day)
-    documents = [document(e.title, e.text) for e in ordered]
-    labels = [e.relevant for e in ordered]
-    held_back = np.zeros(len(ordered))
-    bounds = np.linspace(0, len(ordered), COMBINER_FOLDS + 1).astype(int)
-    for start, end in zip(bounds[:-1], bounds[1:]):
-        train_labels = labels[:start] + labels[end:]
-        if len(set(train_labels)) < 2:
-            held_back[start:end] = 0.5
-            continue
-        words, chars, classifier = _fit_text(documents[:start] + documents[end:], train_labels)
-        part = RelevanceModel(words, chars, classifier, Combiner(0, 0, 0, threshold), None)  # type: ignore[arg-type]
-        held_back[start:end] = part.probabilities(documents[start:end])
-    combiner = _fit_combiner([e.taxonomy for e in ordered], list(held_back), labels, threshold)
-    words, chars, classifier = _fit_text(documents, labels)
-    taxonomy_f1 = evaluation.methods["taxonomy"].f1 if evaluation else 0.0
-    combined_f1 = evaluation.methods["combined"].f1 if evaluation else 0.0
-    info = ModelInfo(trained_at=(now or datetime.now().astimezone()).isoformat(timespec="seconds"),
-                     items=len(ordered), positives=sum(labels), negatives=len(labels) - sum(labels),
-                     negatives_from=negatives_from, evaluation=evaluation,
-                     better=evaluation is not None and combined_f1 > taxonomy_f1)
-    return RelevanceModel(words, chars, classifier, combiner, info)
 
 
 def prf(wanted: list[bool], got: list[bool]) -> tuple[float, float, float]:
@@ -239,63 +203,37 @@ def prf(wanted: list[bool], got: list[bool]) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def date_folds(examples: list[Example], folds: int) -> list[tuple[list[Example], list[Example]]]:
-    """Forward-chaining splits by day: the distinct days cut into ``folds + 1`` blocks;
-    split ``i`` trains on blocks ``0..i`` and tests on block ``i + 1``. Undated examples
-    (stand-in negatives) are dealt out over the blocks in their given order, each to one
-    block only."""
-    days = sorted({e.day for e in examples if e.day})
-    if len(days) < folds + 1:
-        raise ModelError(f"{folds} folds need at least {folds + 1} issue dates; the items cover {len(days)}")
-    edges = np.linspace(0, len(days), folds + 2).astype(int)
-    block_of_day = {day: n for n in range(folds + 1) for day in days[edges[n]:edges[n + 1]]}
-    blocks: list[list[Example]] = [[] for _ in range(folds + 1)]
-    undated = 0
-    for example in examples:
-        if example.day:
-            blocks[block_of_day[example.day]].append(example)
-        else:
-            blocks[undated % (folds + 1)].append(example)
-            undated += 1
-    return [([e for block in blocks[:i + 1] for e in block], blocks[i + 1]) for i in range(folds)]
+# --- keeping a model ----------------------------------------------------------------------
+
+def _as_data(model: RelevanceModel) -> dict:
+    return {"format": FORMAT, "info": dataclasses.asdict(model.info) if model.info else None,
+            "intercept": model.intercept, "combiner": dataclasses.asdict(model.combiner),
+            "words": model.words.features, "chars": model.chars.features}
 
 
-def evaluate(examples: list[Example], threshold: float, folds: int) -> Evaluation:
-    """Precision, recall and F1 of the taxonomy, the model and their combination over
-    forward-chaining folds by date (:func:`date_folds`)."""
-    result = Evaluation(folds=folds, tested=0)
-    totals: dict[str, tuple[list[bool], list[bool]]] = {name: ([], []) for name in ("taxonomy", "model", "combined")}
-    for train, test in date_folds(examples, folds):
-        if not test:
-            continue
-        model = fit_model(train, threshold)
-        probabilities = model.probabilities([document(e.title, e.text) for e in test])
-        wanted = [e.relevant for e in test]
-        decided = {
-            "taxonomy": [e.taxonomy >= threshold for e in test],
-            "model": [bool(p >= 0.5) for p in probabilities],
-            "combined": [model.combiner.relevant(Scores(e.taxonomy, float(p))) for e, p in zip(test, probabilities)],
-        }
-        fold: dict[str, Figures] = {}
-        for name, got in decided.items():
-            fold[name] = Figures(*prf(wanted, got))
-            totals[name][0].extend(wanted)
-            totals[name][1].extend(got)
-        result.per_fold.append(fold)
-        dated = sorted(e.day for e in test if e.day)
-        result.fold_days.append((dated[0], dated[-1]) if dated else ("", ""))
-        result.tested += len(test)
-    result.methods = {name: Figures(*prf(wanted, got)) for name, (wanted, got) in totals.items()}
-    return result
+def _from_data(data: dict) -> RelevanceModel:
+    info = data["info"]
+    if info is not None:
+        evaluation = info.pop("evaluation")
+        if evaluation is not None:
+            evaluation = Evaluation(
+                folds=evaluation["folds"], tested=evaluation["tested"],
+                methods={k: Figures(**v) for k, v in evaluation["methods"].items()},
+                per_fold=[{k: Figures(**v) for k, v in fold.items()} for fold in evaluation["per_fold"]],
+                fold_days=[tuple(days) for days in evaluation["fold_days"]])
+        info = ModelInfo(**info, evaluation=evaluation)
+    return RelevanceModel(LinearTfidf({k: tuple(v) for k, v in data["words"].items()}),
+                          LinearTfidf({k: tuple(v) for k, v in data["chars"].items()}),
+                          float(data["intercept"]), Combiner(**data["combiner"]), info)
 
 
 def save_model(model: RelevanceModel, path: str) -> None:
-    """Write the model whole (a temporary file, then a rename)."""
+    """Write the model whole (gzipped JSON to a temporary file, then a rename)."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, temporary = tempfile.mkstemp(prefix=".aibrief-model-", dir=directory)
     try:
-        with os.fdopen(fd, "wb") as out:
-            pickle.dump(model, out, protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as out:
+            out.write(json.dumps(_as_data(model), ensure_ascii=False).encode("utf-8"))
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
@@ -306,18 +244,18 @@ def save_model(model: RelevanceModel, path: str) -> None:
 def load_model(path: str) -> RelevanceModel:
     """The model in ``path``; ModelError (one line) when it is no model of this aibrief."""
     try:
-        with open(path, "rb") as source:
-            model = pickle.load(source)
+        with gzip.open(path, "rb") as source:
+            data = json.loads(source.read().decode("utf-8"))
     except FileNotFoundError:
         raise ModelError(f"{path}: no trained model (aibrief relevance train makes one)") from None
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
+    except (OSError, EOFError, ValueError) as exc:
         raise ModelError(f"{path}: not a relevance model: {type(exc).__name__}: {exc}") from None
-    if not isinstance(model, RelevanceModel) or getattr(model, "format", None) != FORMAT:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ModelError(f"{path}: not a relevance model of this aibrief (train it again)")
-    if model.info.sklearn_version != sklearn.__version__:
-        raise ModelError(f"{path}: trained with scikit-learn {model.info.sklearn_version}, this is "
-                         f"{sklearn.__version__} (train it again)")
-    return model
+    try:
+        return _from_data(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path}: a damaged relevance model: {type(exc).__name__}: {exc}") from None
 
 
 @functools.lru_cache(maxsize=4)

@@ -6,7 +6,7 @@ unless it is the one moved. A moved item joins the section of the item whose pla
 takes; an added item goes to the end of its section. The headline follows the two
 top-ranked items (:func:`pipelines.editorial.issues.top_titles`); an added item ranks last.
 Published issues are never changed. Each change is also kept as the editor's label of the
-item (:func:`pipelines.editorial.training.record_label`: a dropped item was not wanted; an
+item (:func:`pipelines.editorial.labels.record_label`: a dropped item was not wanted; an
 added, moved or edited one was), which ``aibrief relevance train`` learns from.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pipelines.archive.db import immediate, iso, utcnow
 from pipelines.editorial.compose import source_name, source_names
 from pipelines.editorial.issues import (Issue, IssueError, IssueItem, _insert_items, _shown_links, get_issue,
                                        headline_for, top_titles)
-from pipelines.editorial.training import record_label
+from pipelines.editorial.labels import record_label
 
 RECLASSIFY_BATCH = 200  # articles a transaction: other writers wait at most that long
 

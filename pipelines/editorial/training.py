@@ -4,7 +4,7 @@ Examples (:func:`archive_examples`), one per article URL, dated by the issue the
 
 - **positives**: the items of published issues, built or imported (title with the article's
   opening, or the item's own summary when the article is not in the archive); and items the
-  editor added, moved or edited in a draft (:func:`record_label`);
+  editor added, moved or edited in a draft (:mod:`pipelines.editorial.labels`);
 - **negatives**: items the editor dropped from a draft, and the articles of an issue's
   period (from the previous published issue to its day) that no issue carried while others
   were picked. An archive of imported issues alone has articles in no period, so no
@@ -23,15 +23,13 @@ from datetime import date, timedelta
 import sqlite_utils
 
 from pipelines.analysis.classify import taxonomy_for
-from pipelines.analysis.relevance import (Evaluation, Example, ModelError, RelevanceModel, evaluate, fit_model,
-                                          save_model)
+from pipelines.analysis.relevance import Evaluation, Example, ModelError, RelevanceModel, save_model
+from pipelines.analysis.relevance_fit import evaluate, fit_model
 from pipelines.analysis.settings import EditorialSettings
-from pipelines.analysis.urls import canonical_url
-from pipelines.archive.db import immediate, iso, utcnow
+from pipelines.archive.db import immediate, utcnow
 
 # An issue with no published issue before it covers the week before its day.
 FIRST_PERIOD = timedelta(days=7)
-LABEL_ACTIONS = {"drop": 0, "move": 1, "add": 1, "edit": 1}
 
 
 @dataclass(slots=True)
@@ -41,27 +39,6 @@ class TrainingSet:
     negatives: int
     negatives_from: str  # "archive", or what stood in for it
     issues: int
-
-
-def record_label(db: sqlite_utils.Database, action: str, issue_date: date, *, url: str, title: str,
-                 text: str, article_id: int | None) -> None:
-    """Keep an editor's decision about an item (inside the caller's transaction)."""
-    db.execute("INSERT INTO editor_labels (article_id, canonical_url, title, text, label, action, issue_date,"
-               " decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-               [article_id, _key(url), title, text or "", LABEL_ACTIONS[action], action, issue_date.isoformat(),
-                iso(utcnow())])
-
-
-def labels(db: sqlite_utils.Database) -> list[dict]:
-    """Every recorded decision, oldest first."""
-    return list(db.query("SELECT * FROM editor_labels ORDER BY decided_at, id"))
-
-
-def _key(url: str) -> str:
-    try:
-        return canonical_url(url)
-    except ValueError:
-        return url
 
 
 def archive_examples(db: sqlite_utils.Database, settings: EditorialSettings) -> TrainingSet:

@@ -18,14 +18,19 @@ issues and the other half, so that no week and no negative is on both sides.
 """
 from __future__ import annotations
 
+import gzip
+import json
+import os
 import re
+import tempfile
 import time
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from pipelines.analysis.classify import Taxonomy, taxonomy_for
-from pipelines.analysis.relevance import Example, RelevanceModel, Scores, prf
+from pipelines.analysis.classify import Taxonomy, classify, taxonomy_for
+from pipelines.analysis.relevance import Example, RelevanceModel, Scores, prf, save_model
 from pipelines.analysis.relevance_fit import fit_model
 from pipelines.analysis.settings import EditorialSettings
 
@@ -142,7 +147,7 @@ def measure(digest: list[DigestItem], labelled: list[LabelledItem], settings: Ed
         false_positives = sum(g and not w for w, g in zip(wanted, got))
         figures.append(Figures(name, recall, precision, false_positives, len(test_negatives)))
     info = {"earlier": len(earlier), "later": len(later), "train_negatives": len(train_negatives),
-            "test_negatives": len(test_negatives), "train_cpu_s": trained_cpu}
+            "test_negatives": len(test_negatives), "train_cpu_s": trained_cpu, "model": model}
     return info, figures
 
 
@@ -154,6 +159,41 @@ def _decide(name: str, title: str, lead: str, taxonomy: Taxonomy, model: Relevan
     if name == "model":
         return scores.model >= 0.5
     return model.combiner.relevant(scores)
+
+
+def read_corpus(folder: Path) -> list[tuple[str, str]]:
+    """Title and body of the articles of a corpus of saved pages with ground truth
+    (``*.json`` beside each page: ``expect``, ``title``, ``body``), for timing only."""
+    found = []
+    for path in sorted(folder.rglob("*.json")):
+        try:
+            truth = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(truth, dict) and truth.get("expect") == "article" and truth.get("body"):
+            found.append((truth.get("title") or "", truth["body"]))
+    if not found:
+        raise BenchError(f"{folder}: no articles with a ground-truth body")
+    return found
+
+
+def classification_cpu(articles: list[tuple[str, str]], settings: EditorialSettings,
+                       model: RelevanceModel | None, rounds: int = 5) -> float:
+    """Milliseconds of CPU per article for :func:`pipelines.analysis.classify.classify`,
+    with ``model`` (kept in a temporary file and loaded once, as a crawl process does) or
+    the taxonomy alone; the first round loads and warms up and is not counted."""
+    with tempfile.TemporaryDirectory() as directory:
+        if model is not None:
+            path = os.path.join(directory, "model.json.gz")
+            save_model(model, path)
+            settings = dataclasses.replace(settings, model=path)
+        for title, text in articles:
+            classify(title, text, settings)
+        started = time.process_time()
+        for _ in range(rounds):
+            for title, text in articles:
+                classify(title, text, settings)
+        return 1000 * (time.process_time() - started) / (rounds * len(articles))
 
 
 def labelled_figures(labelled: list[LabelledItem], settings: EditorialSettings) -> tuple[float, float, dict]:

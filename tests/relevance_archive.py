@@ -53,3 +53,22 @@ def build(db, weeks: int = WEEKS, seed: int = 17) -> list[date]:
                         headline=f"【AI簡報{day:%Y%m%d}】", items=items)
         days.append(day)
     return days
+
+
+def main() -> None:
+    """``python tests/relevance_archive.py DB [WEEKS]``: write the synthetic archive to DB
+    (for measuring ``aibrief relevance train`` and ``eval`` by hand; 420 weeks are 5,040 items)."""
+    import sys
+
+    from pipelines.archive import db as storage
+
+    database = storage.connect(sys.argv[1])
+    try:
+        days = build(database, int(sys.argv[2]) if len(sys.argv) > 2 else WEEKS)
+    finally:
+        database.close()
+    print(f"{len(days)} weekly issues, {len(days) * sum(count for _, count, _ in WEEK)} articles in {sys.argv[1]}")
+
+
+if __name__ == "__main__":
+    main()

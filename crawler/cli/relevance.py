@@ -148,9 +148,11 @@ def eval_command(app: App, folds, labelled):
               help="Another digest's issues (YYYY-MM-DD.md, the 嵌入式AI简报 layout), read for measuring only.")
 @click.option("--split", default="2021-01-01", show_default=True,
               help="Issues before this day train and tune; the later ones are measured.")
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Saved articles with ground truth (e.g. ../shared/corpus): CPU per classification.")
 @click.pass_obj
 @handled
-def measure_command(app: App, labelled, digests, split):
+def measure_command(app: App, labelled, digests, split, corpus):
     """Measure relevance outside the archive: the taxonomy on a labelled set, and the
     taxonomy, a scorer and both on another digest's later picks against the labelled
     set's negatives (the scorer trained on its earlier issues and the other half of them).
@@ -182,6 +184,15 @@ def measure_command(app: App, labelled, digests, split):
                f"other {info['test_negatives']}); training took {info['train_cpu_s']:.1f} s of CPU")
     for line in figures:
         click.echo("  " + line.line())
+    if corpus is not None:
+        try:
+            articles = bench.read_corpus(corpus)
+        except bench.BenchError as exc:
+            raise Failure(str(exc)) from None
+        alone = bench.classification_cpu(articles, settings, None)
+        both = bench.classification_cpu(articles, settings, info["model"])
+        click.echo(f"classification of {len(articles)} articles of {corpus}: {alone:.2f} ms of CPU each with the "
+                   f"taxonomy alone, {both:.2f} ms with the model (loaded once)")
 
 
 COMMANDS = (relevance,)

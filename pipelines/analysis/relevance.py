@@ -15,7 +15,7 @@ title and the lead (the opening of the text, or an issue item's summary).
   a linear model over words stays readable.
 - **Combination** (:class:`Combiner`): a second logistic regression over two numbers,
   ``ln(1 + taxonomy score)`` and the logit of the model's probability, fitted on predictions
-  for items the text model was not trained on. Its decision value ``z`` gives the article's
+  for later items than the text model was trained on. Its decision value ``z`` gives the article's
   score ``threshold * e^z``: relevant from the threshold up, as with the taxonomy alone, so
   whatever compares stored scores with the threshold (issue building, ``reclassify``) keeps
   working, and issue ranking (which takes the score's logarithm) ranks by the combined odds.

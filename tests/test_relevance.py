@@ -25,7 +25,7 @@ from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from conftest import SHARED, rows, run_cli
+from conftest import ROOT, SHARED, rows, run_cli, scrapy_crawl
 from crawler.config import default_editorial, load_config
 from crawler.relevance_bench import labelled_figures, measure, read_digest, read_labelled
 from pipelines.analysis import relevance, relevance_fit
@@ -281,6 +281,27 @@ def test_the_model_is_loaded_once_per_process_and_again_only_when_it_changes(mod
     moved = tmp_path / "model.pkl"
     moved.write_bytes(model_file.read_bytes())
     assert model_at(str(moved)) is not first and relevance._cached.cache_info().misses == 2
+
+
+def test_pool_workers_classify_with_the_model_beside_the_archive(site, model_file, tmp_path):
+    """A crawl with extraction workers scores every page with the taxonomy and the trained
+    model (loaded in each worker as it starts), as the library does in-process."""
+    db_path = tmp_path / "crawl.db"
+    beside = tmp_path / "crawl.relevance.pkl"
+    beside.write_bytes(model_file.read_bytes())
+    config = ROOT / "crawler" / "demo" / "demo.toml"
+    result = scrapy_crawl("feed", "-s", "AIBRIEF_EXTRACT_WORKERS=2", config=config, db=db_path, site=site)
+    assert result.returncode == 0, result.stderr[-1500:]
+    settings = load_config(config, db_path).editorial
+    assert settings.model == str(beside)
+    stored = rows(db_path, "SELECT title, text, relevance FROM articles WHERE title IS NOT NULL")
+    assert len(stored) >= 10
+    changed = 0
+    for title, text, score in stored:
+        expected = classify(title, text, settings)
+        assert expected.model_used and score == pytest.approx(expected.score, abs=1e-3), title
+        changed += abs(expected.taxonomy_score - expected.score) > 1e-3
+    assert changed == len(stored)  # every score is the combination's, none the taxonomy's alone
 
 
 def test_a_missing_or_broken_model_leaves_the_taxonomy_alone(tmp_path, caplog):

@@ -207,7 +207,3 @@ def labelled_figures(labelled: list[LabelledItem], settings: EditorialSettings) 
         if decided != item.relevant:
             misses[item.family] = misses.get(item.family, 0) + 1
     return precision, recall, misses
-
-
-__all__ = ["BenchError", "DigestItem", "LabelledItem", "labelled_figures", "measure", "read_digest",
-           "read_labelled"]

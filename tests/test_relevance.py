@@ -349,3 +349,15 @@ def test_crawling_and_the_cli_do_not_import_scikit_learn():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_the_model_path_is_beside_the_archive_unless_configured(tmp_path):
+    database = tmp_path / "data" / "news.db"
+    assert load_config(None, database).editorial.model == str(database.with_name("news.relevance.pkl"))
+    config = tmp_path / "aibrief.toml"
+    config.write_text('[editorial]\nmodel = "models/editor.pkl"\n', encoding="utf-8")
+    assert load_config(config, database).editorial.model == str(tmp_path / "models" / "editor.pkl")
+    config.write_text('[editorial]\nmodel = "off"\n', encoding="utf-8")
+    assert load_config(config, database).editorial.model == ""
+    refused = run_cli("--config", str(config), "--db", str(database), "relevance", "train")
+    assert refused.returncode == 2 and "off" in refused.stderr and "Traceback" not in refused.stderr

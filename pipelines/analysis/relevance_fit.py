@@ -120,11 +120,23 @@ def _fit(data: _Prepared, threshold: float) -> RelevanceModel:
     return RelevanceModel(*_fit_text(data), combiner, None)
 
 
+def in_time_order(examples: list[Example]) -> list[Example]:
+    """Dated examples by day, undated ones (stand-in negatives) spread evenly among them, so
+    that the latest items, which the combination is fitted on, hold some of both."""
+    dated = sorted((e for e in examples if e.day), key=lambda e: e.day)
+    undated = [e for e in examples if not e.day]
+    if not dated or not undated:
+        return dated + undated
+    keyed = [(n + 0.0, e) for n, e in enumerate(dated)]
+    keyed += [((k + 0.5) * len(dated) / len(undated) - 0.25, e) for k, e in enumerate(undated)]
+    return [e for _, e in sorted(keyed, key=lambda pair: pair[0])]
+
+
 def fit_model(examples: list[Example], threshold: float, *, negatives_from: str = "archive",
               evaluation: Evaluation | None = None, now: datetime | None = None) -> RelevanceModel:
     """Train on ``examples``; ``evaluation``: the folds' figures, which decide whether
     classification uses the model (the combination must beat the taxonomy's F1)."""
-    ordered = sorted(examples, key=lambda e: e.day)
+    ordered = in_time_order(examples)
     data = _Prepared.of(ordered)
     model = _fit(data, threshold)
     taxonomy_f1 = evaluation.methods["taxonomy"].f1 if evaluation else 0.0
@@ -167,7 +179,7 @@ def evaluate(examples: list[Example], threshold: float, folds: int) -> Evaluatio
     for train, test in date_folds(examples, folds):
         if not test:
             continue
-        train = sorted(train, key=lambda e: e.day)
+        train = in_time_order(train)
         model = _fit(data.take(position[id(e)] for e in train), threshold)
         tested = data.take(position[id(e)] for e in test)
         probabilities = _probabilities(model, tested)

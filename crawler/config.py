@@ -102,7 +102,7 @@ def _model_path(data: dict, config_path: Path | None, database: Path) -> str:
     if value == MODEL_OFF:
         return ""
     if not value:
-        return str(database.with_name(database.stem + ".relevance.pkl"))
+        return str(database.with_name(database.stem + ".relevance.json.gz"))
     path = Path(value).expanduser()
     if not path.is_absolute():
         path = (config_path.parent if config_path else Path.cwd()) / path

@@ -172,7 +172,7 @@ def test_train_cli_writes_the_model_records_it_and_classification_combines_it(sy
     result = run_cli("--db", str(path), "relevance", "train", "--folds", "4")
     assert result.returncode == 0, result.stderr
     assert "negatives from archive" in result.stdout and "used: the combination beat" in result.stdout
-    model_file = tmp_path / "aibrief.relevance.pkl"
+    model_file = tmp_path / "aibrief.relevance.json.gz"
     assert load_config(db=path).editorial.model == str(model_file)
     (record,) = rows(path, "SELECT items, positives, negatives, folds, used, trained_at FROM relevance_models")
     assert record[:5] == (12 * WEEKS, 6 * WEEKS, 6 * WEEKS, 4, 1) and record[5].startswith("20")
@@ -261,7 +261,7 @@ def test_editor_decisions_are_kept_as_labels_and_training_uses_them(synthetic, t
 @pytest.fixture(scope="module")
 def model_file(synthetic, tmp_path_factory):
     path = copy_of(synthetic[0], tmp_path_factory.mktemp("model"))
-    target = path.with_name("model.pkl")
+    target = path.with_name("model.json.gz")
     database = storage.connect(path)
     try:
         train(database, archive_examples(database, EDITORIAL), EDITORIAL, 4, str(target))
@@ -278,7 +278,7 @@ def test_the_model_is_loaded_once_per_process_and_again_only_when_it_changes(mod
     for n in range(20):
         classify(f"星河微电子发布新款图像传感器{n}", "面向无人机", settings)
     assert scorer_for(settings) is first and relevance._cached.cache_info().misses == 1
-    moved = tmp_path / "model.pkl"
+    moved = tmp_path / "model.json.gz"
     moved.write_bytes(model_file.read_bytes())
     assert model_at(str(moved)) is not first and relevance._cached.cache_info().misses == 2
 
@@ -287,7 +287,7 @@ def test_pool_workers_classify_with_the_model_beside_the_archive(site, model_fil
     """A crawl with extraction workers scores every page with the taxonomy and the trained
     model (loaded in each worker as it starts), as the library does in-process."""
     db_path = tmp_path / "crawl.db"
-    beside = tmp_path / "crawl.relevance.pkl"
+    beside = tmp_path / "crawl.relevance.json.gz"
     beside.write_bytes(model_file.read_bytes())
     config = ROOT / "crawler" / "demo" / "demo.toml"
     result = scrapy_crawl("feed", "-s", "AIBRIEF_EXTRACT_WORKERS=2", config=config, db=db_path, site=site)
@@ -305,14 +305,14 @@ def test_pool_workers_classify_with_the_model_beside_the_archive(site, model_fil
 
 
 def test_a_missing_or_broken_model_leaves_the_taxonomy_alone(tmp_path, caplog):
-    broken = tmp_path / "broken.pkl"
+    broken = tmp_path / "broken.json.gz"
     broken.write_bytes(b"not a model")
     plain = classify("寒武纪发布新一代推理芯片", "面向边缘AI。", EDITORIAL)
-    for path in (str(tmp_path / "none.pkl"), str(broken)):
+    for path in (str(tmp_path / "none.json.gz"), str(broken)):
         result = classify("寒武纪发布新一代推理芯片", "面向边缘AI。", with_model(path))
         assert (result.score, result.relevant, result.model_score, result.model_used) == \
                (plain.score, plain.relevant, None, False)
-    assert any("relevance model not used" in r.getMessage() and "broken.pkl" in r.getMessage() for r in caplog.records)
+    assert any("relevance model not used" in r.getMessage() and "broken.json.gz" in r.getMessage() for r in caplog.records)
     with pytest.raises(ModelError, match="not a relevance model"):
         load_model(str(broken))
 
@@ -353,10 +353,10 @@ def test_crawling_and_the_cli_do_not_import_scikit_learn():
 
 def test_the_model_path_is_beside_the_archive_unless_configured(tmp_path):
     database = tmp_path / "data" / "news.db"
-    assert load_config(None, database).editorial.model == str(database.with_name("news.relevance.pkl"))
+    assert load_config(None, database).editorial.model == str(database.with_name("news.relevance.json.gz"))
     config = tmp_path / "aibrief.toml"
-    config.write_text('[editorial]\nmodel = "models/editor.pkl"\n', encoding="utf-8")
-    assert load_config(config, database).editorial.model == str(tmp_path / "models" / "editor.pkl")
+    config.write_text('[editorial]\nmodel = "models/editor.json.gz"\n', encoding="utf-8")
+    assert load_config(config, database).editorial.model == str(tmp_path / "models" / "editor.json.gz")
     config.write_text('[editorial]\nmodel = "off"\n', encoding="utf-8")
     assert load_config(config, database).editorial.model == ""
     refused = run_cli("--config", str(config), "--db", str(database), "relevance", "train")

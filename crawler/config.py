@@ -89,8 +89,25 @@ def load_config(path: str | os.PathLike | None = None, db: str | os.PathLike | N
         database = config.database if config.database.is_absolute() else base / config.database
     else:
         database = Path.cwd() / DEFAULT_DB_NAME
+    model = _model_path(data, config_path, database.absolute())
     return dataclasses.replace(config, path=config_path.resolve() if config_path else None,
-                               database=database.absolute())
+                               database=database.absolute(),
+                               editorial=dataclasses.replace(config.editorial, model=model))
+
+
+def _model_path(data: dict, config_path: Path | None, database: Path) -> str:
+    """Where the trained relevance scorer is (``editorial.model``): empty means beside the
+    database and named after it, "off" none, a relative path is relative to the config."""
+    editorial = data.get("editorial") if isinstance(data.get("editorial"), dict) else {}
+    value = str(editorial.get("model", _shipped_tables()["editorial"].get("model", ""))).strip()
+    if value == MODEL_OFF:
+        return ""
+    if not value:
+        return str(database.with_name(database.stem + ".relevance.json.gz"))
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = (config_path.parent if config_path else Path.cwd()) / path
+    return str(path.absolute())
 
 
 # --- validation -------------------------------------------------------------------------
@@ -462,7 +479,8 @@ def _bridge_url(crawl: CrawlSettings, account: str, name: str) -> str | None:
 # data, kept in one place.
 
 EDITORIAL_KEYS = {"threshold", "title_weight", "topic_min", "max_topic_share", "half_life", "sections",
-                  "default_section", "script", "summarizer", "aggregators", "topics"}
+                  "default_section", "script", "summarizer", "aggregators", "topics", "model"}
+MODEL_OFF = "off"  # editorial.model: no trained scorer
 
 
 @functools.cache
@@ -491,6 +509,7 @@ def _parse_editorial(table: dict, where: _Where) -> EditorialSettings:
     summarizer = _get(table, "summarizer", str, where, p)
     if summarizer not in SUMMARIZERS:
         raise where.error(p + "summarizer", f"unknown summarizer {summarizer!r} (known: {', '.join(SUMMARIZERS)})")
+    _get(table, "model", str, where, p)  # resolved against the database by load_config
     aggregators = _get(table, "aggregators", list, where, p)
     if not all(isinstance(host, str) and host and "/" not in host for host in aggregators):
         raise where.error(p + "aggregators", "must be a list of host names such as \"app.myzaker.com\"")

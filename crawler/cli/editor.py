@@ -1,6 +1,6 @@
 """Editor commands: why an article is (not) in an issue, and hand edits to a draft.
 
-    aibrief explain URL                 the taxonomy terms that decided, and the story's copies
+    aibrief explain URL                 the taxonomy terms and the trained model's score, and the story's copies
     aibrief issue drop|move|add|edit    change a draft issue; numbering stays dense
     aibrief refetch URL ...             fetch stored articles again and update their rows
     aibrief reclassify                  score the archive again after the taxonomy changed
@@ -41,7 +41,7 @@ def _echo_issue(found: Issue, note: str) -> None:
 @handled
 def explain(app: App, url):
     """Show why a stored article is relevant or not: its score, topics and the terms that
-    decided, and the other copies of its story.
+    decided, the trained model's score when there is a model, and the other copies of its story.
 
     \b
     Example:
@@ -59,6 +59,14 @@ def explain(app: App, url):
     verdict = "relevant" if result.relevant else "not relevant"
     click.echo(f"{found.title or '(untitled)'}\n{url}")
     click.echo(f"score {result.score:.2f} (threshold {result.threshold:g}): {verdict}")
+    if found.model is None:
+        click.echo("model: none (the taxonomy alone; aibrief relevance train makes one)")
+    else:
+        info = found.model
+        how = ("combined with the taxonomy" if result.model_used
+               else "not used: it did not beat the taxonomy on held-back weeks")
+        click.echo(f"model: probability {result.model_score:.3f} that the editor picks it; taxonomy score "
+                   f"{result.taxonomy_score:.2f} ({how}; trained {info.trained_at[:10]} on {info.items} items)")
     ranked = sorted(result.topic_scores.items(), key=lambda kv: -kv[1])
     click.echo("topics: " + (", ".join(f"{name} {value:.2f}{' *' if name in result.topics else ''}"
                                        for name, value in ranked) or "none"))

@@ -14,6 +14,11 @@ sum of its terms; the article's score the sum of its topics. The article is rele
 ``threshold`` and above; its topics are those scoring at least ``topic_min`` and at least
 :data:`TOPIC_SHARE` of the best one, best first. :func:`classify` returns the terms that
 decided, for ``aibrief explain``.
+
+When the archive has taught a model (:mod:`pipelines.analysis.relevance`, the file named by
+``editorial.model``) and it beat the taxonomy on held-back weeks, :func:`classify` combines
+the two: the score is then the combination's (still relevant from ``threshold`` up), and the
+taxonomy's own score, the model's probability and the matched terms stay in the result.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from dataclasses import dataclass, field
 
 import jieba
 
+from pipelines.analysis.relevance import RelevanceModel, Scores, model_at
 from pipelines.analysis.settings import EditorialSettings, Topic
 from pipelines.analysis.text import normalize, tokenizer
 
@@ -61,6 +67,9 @@ class Classification:
     topic_scores: dict[str, float] = field(default_factory=dict)
     terms: list[TermHit] = field(default_factory=list)  # best first
     threshold: float = 0.0
+    taxonomy_score: float = 0.0  # the taxonomy's own score (``score`` when no model is used)
+    model_score: float | None = None  # the trained scorer's probability, when there is a model
+    model_used: bool = False  # ``score`` and ``relevant`` are the combination's
 
 
 class Taxonomy:
@@ -154,7 +163,7 @@ class Taxonomy:
                         key=lambda name: (-topic_scores[name], order.get(name, 0)))
         return Classification(relevant=score >= self.threshold and bool(topics), score=score, topics=topics,
                               topic_scores={k: round(v, 3) for k, v in topic_scores.items()}, terms=hits,
-                              threshold=self.threshold)
+                              threshold=self.threshold, taxonomy_score=score)
 
 
 def _word_hint(words, runs: re.Pattern) -> re.Pattern | None:
@@ -173,6 +182,28 @@ def taxonomy_for(settings: EditorialSettings) -> Taxonomy:
                     topic_min=settings.topic_min)
 
 
+def scorer_for(settings: EditorialSettings) -> RelevanceModel | None:
+    """The trained scorer ``settings`` name, loaded once per process; None without one."""
+    return model_at(settings.model)
+
+
 def classify(title: str, text: str, settings: EditorialSettings) -> Classification:
-    """Score ``title`` and ``text`` against the taxonomy of ``settings``."""
-    return taxonomy_for(settings).classify(title, text)
+    """Score ``title`` and ``text`` against the taxonomy of ``settings``, combined with the
+    trained scorer when there is one that beat the taxonomy alone."""
+    result = taxonomy_for(settings).classify(title, text)
+    model = scorer_for(settings)
+    if model is not None:
+        combine(result, model, title, text)
+    return result
+
+
+def combine(result: Classification, model: RelevanceModel, title: str | None, text: str | None) -> Classification:
+    """Add the model's probability to ``result``; when the model is to be used (it beat
+    the taxonomy on held-back weeks), the combination decides score and relevance."""
+    scores = model.scores(title, text, result.taxonomy_score)
+    result.model_score = round(scores.model, 4)
+    if model.info.better:
+        result.model_used = True
+        result.score = model.combiner.score(scores)
+        result.relevant = model.combiner.relevant(scores)
+    return result

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from pipelines.analysis.classify import Classification, classify, taxonomy_for
+from pipelines.analysis.classify import Classification, classify, scorer_for, taxonomy_for
 from pipelines.analysis.dedupe import Fingerprint, fingerprint, minhash_permutations
 from pipelines.analysis.extract import Article, Extraction, extract
 from pipelines.analysis.settings import AnalysisSettings
@@ -48,7 +48,9 @@ def analyse_page(body: bytes, url: str | None, settings: AnalysisSettings, *, co
 
 def prepare(settings: AnalysisSettings) -> None:
     """Load what analysing pages needs (jieba's dictionary with the taxonomy's terms, the
-    MinHash permutations: a few tenths of a second) before the first page."""
+    trained relevance scorer if there is one, the MinHash permutations: a few tenths of a
+    second) before the first page: once per process, each pool worker included."""
     tokenizer()
     taxonomy_for(settings.editorial)
+    scorer_for(settings.editorial)
     minhash_permutations()

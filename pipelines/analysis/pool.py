@@ -66,7 +66,7 @@ WORKER_NICENESS = 10
 
 def init_worker(settings: AnalysisSettings, crawl: tuple[int, str | None] | None = None) -> None:
     """Pool initializer: step back in priority (:data:`WORKER_NICENESS`), keep the settings,
-    load jieba's dictionary and the taxonomy now, and watch the crawl process (``crawl``:
+    load jieba's dictionary, the taxonomy and the trained relevance scorer now, and watch the crawl process (``crawl``:
     its pid and start time, see :func:`process_identity`)."""
     try:
         os.nice(WORKER_NICENESS)

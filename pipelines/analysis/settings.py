@@ -7,7 +7,7 @@ file, whose shipped copy holds every default.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 
@@ -31,6 +31,11 @@ class EditorialSettings:
     summarizer: str  # a key of pipelines.analysis.summary.SUMMARIZERS
     aggregators: tuple[str, ...]
     topics: tuple[Topic, ...]
+    # The trained relevance scorer's file (pipelines.analysis.relevance), absolute, as the
+    # configuration loader resolved ``editorial.model``; empty: the taxonomy alone. Where the
+    # model is kept follows the database, not the editorial rules: left out of comparisons
+    # (and of the taxonomy's cache key).
+    model: str = field(default="", compare=False)
 
     def section_of(self, topics: list[str] | tuple[str, ...]) -> str:
         """The section an item with these topics (best first) files under."""

@@ -450,7 +450,43 @@ def _v10(db: sqlite_utils.Database) -> None:
     _script(db, "ALTER TABLE issues ADD COLUMN edited_at TEXT;  -- NULL: as built\n")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
+def _v11(db: sqlite_utils.Database) -> None:
+    """What the editor decided, as labels the relevance scorer learns from (a dropped item
+    is one the editor did not want; an added, moved or edited one is wanted), and each
+    trained scorer's record: when, on how much, and how it did on held-back weeks."""
+    _script(
+        db,
+        """
+        CREATE TABLE editor_labels (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER REFERENCES articles (id) ON DELETE SET NULL,
+            canonical_url TEXT NOT NULL,
+            title TEXT NOT NULL,              -- as the item showed it
+            text TEXT NOT NULL DEFAULT '',    -- the item's summary
+            label INTEGER NOT NULL CHECK (label IN (0, 1)),  -- 1: wanted in the issue
+            action TEXT NOT NULL CHECK (action IN ('drop', 'move', 'add', 'edit')),
+            issue_date TEXT NOT NULL,         -- the issue it was decided in
+            decided_at TEXT NOT NULL
+        );
+        CREATE INDEX editor_labels_url ON editor_labels (canonical_url, decided_at);
+        CREATE TABLE relevance_models (
+            id INTEGER PRIMARY KEY,
+            trained_at TEXT NOT NULL,
+            path TEXT NOT NULL,               -- the model file written
+            items INTEGER NOT NULL,
+            positives INTEGER NOT NULL,
+            negatives INTEGER NOT NULL,
+            negatives_from TEXT NOT NULL,     -- "archive", or the labelled set that stood in
+            folds INTEGER NOT NULL,
+            figures TEXT NOT NULL,            -- JSON {method: {precision, recall, f1}} over the folds
+            used INTEGER NOT NULL,            -- 1: the combination beat the taxonomy; classification uses it
+            train_seconds REAL NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -5,7 +5,9 @@ Positions stay dense (1..n) and stable: an item keeps its place relative to the 
 unless it is the one moved. A moved item joins the section of the item whose place it
 takes; an added item goes to the end of its section. The headline follows the two
 top-ranked items (:func:`pipelines.editorial.issues.top_titles`); an added item ranks last.
-Published issues are never changed.
+Published issues are never changed. Each change is also kept as the editor's label of the
+item (:func:`pipelines.editorial.labels.record_label`: a dropped item was not wanted; an
+added, moved or edited one was), which ``aibrief relevance train`` learns from.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from datetime import date
 
 import sqlite_utils
 
-from pipelines.analysis.classify import Classification, classify
+from pipelines.analysis.classify import Classification, classify, scorer_for
+from pipelines.analysis.relevance import ModelInfo
 from pipelines.analysis.dedupe import fingerprint
 from pipelines.analysis.settings import EditorialSettings
 from pipelines.analysis.urls import canonical_url, strip_tracking
@@ -24,6 +27,7 @@ from pipelines.archive.db import immediate, iso, utcnow
 from pipelines.editorial.compose import source_name, source_names
 from pipelines.editorial.issues import (Issue, IssueError, IssueItem, _insert_items, _shown_links, get_issue,
                                        headline_for, top_titles)
+from pipelines.editorial.labels import record_label
 
 RECLASSIFY_BATCH = 200  # articles a transaction: other writers wait at most that long
 
@@ -67,6 +71,7 @@ def drop_item(db: sqlite_utils.Database, day: date, n: int) -> Issue:
     with immediate(db):
         issue = _draft(db, day)
         dropped = _item(issue, n)
+        _label(db, "drop", issue, dropped)
         return _save(db, issue, [item for item in issue.items if item is not dropped])
 
 
@@ -77,6 +82,7 @@ def move_item(db: sqlite_utils.Database, day: date, n: int, m: int) -> Issue:
         target = _item(issue, m)
         if moved is target:
             return issue
+        _label(db, "move", issue, moved)
         if target.section:
             moved.section = target.section
         items = [item for item in issue.items if item is not moved]
@@ -97,6 +103,7 @@ def edit_item(db: sqlite_utils.Database, day: date, n: int, *, title: str | None
             item.title = " ".join(title.split())
         if summary is not None:
             item.summary = "\n".join(line.strip() for line in summary.replace("\\n", "\n").splitlines() if line.strip())
+        _label(db, "edit", issue, item)
         return _save(db, issue, issue.items)
 
 
@@ -133,10 +140,16 @@ def add_item(db: sqlite_utils.Database, day: date, url: str, settings: Editorial
                         topics=topic_list, source=source_name(names, source_id, article_url),
                         image=(json.loads(images or "[]") or [None])[0], alternates=alternates,
                         rank=max((i.rank or 0 for i in issue.items), default=0) + 1)
+        _label(db, "add", issue, new)
         items = list(issue.items)
         items.insert(_insert_at(items, section, settings.sections), new)
         saved = _save(db, issue, items)
     return saved, items.index(new) + 1
+
+
+def _label(db: sqlite_utils.Database, action: str, issue: Issue, item: IssueItem) -> None:
+    record_label(db, action, issue.date, url=item.url, title=item.title, text=item.summary or "",
+                 article_id=item.article_id)
 
 
 def _insert_at(items: list[IssueItem], section: str, order: tuple[str, ...]) -> int:
@@ -165,6 +178,7 @@ class Explanation:
     cluster_id: int
     copies: list[tuple[str, str | None, str]]  # (url, source id, published) of the story's other articles
     issues: list[tuple[str, str, int]]  # (date, status, position) of the issues citing it
+    model: ModelInfo | None = None  # the trained scorer's record, when there is one
 
     @property
     def stale(self) -> bool:
@@ -186,8 +200,10 @@ def explain_article(db: sqlite_utils.Database, url: str, settings: EditorialSett
                         " ORDER BY published, id", [cluster_id, article_id]).fetchall()
     issues = db.execute("SELECT i.date, i.status, ii.position FROM issue_items ii JOIN issues i"
                         " ON i.id = ii.issue_id WHERE ii.article_id = ? ORDER BY i.date", [article_id]).fetchall()
+    model = scorer_for(settings)
     return Explanation(title, classify(title or "", text, settings), stored_score, json.loads(stored_topics or "[]"),
-                       cluster_id, [tuple(c) for c in copies], [tuple(i) for i in issues])
+                       cluster_id, [tuple(c) for c in copies], [tuple(i) for i in issues],
+                       model.info if model is not None else None)
 
 
 def reclassify(db: sqlite_utils.Database, settings: EditorialSettings, everything: bool) -> tuple[int, int, int]:

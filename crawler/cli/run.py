@@ -15,6 +15,7 @@ from pipelines.archive import clock
 from pipelines.archive.db import connect
 from pipelines.editorial.export import render_markdown, write_whole
 from pipelines.editorial.issues import build_configured_issue, get_issue
+from pipelines.editorial.writer.write import write_for_day
 from schedules.lock import run_lock
 from schedules.runner import crawl as run_crawl
 from schedules.scheduler import run_scheduler
@@ -65,7 +66,8 @@ def crawl(app: App, sources):
 @click.pass_obj
 @handled
 def run(app: App):
-    """Crawl every enabled source, then build the issue if it is due. For cron.
+    """Crawl every enabled source, write (when the writer is enabled), then build the issue
+    if it is due. For cron.
 
     One summary line is printed; the exit status is 1 when the crawl failed and 3 when
     another run holds the lock.
@@ -80,6 +82,11 @@ def run(app: App):
         day = config.schedule.due.last_due(clock.now().astimezone(config.tz)).date()
         db = app.db()
         try:
+            write_note = ""
+            if config.writer.enabled:
+                report = write_for_day(db, app.today(), config.writer, editorial=config.editorial,
+                                       max_items=config.issue.max_items, tz=config.tz, command="aibrief run")
+                write_note = f"; {report.line()}"
             if get_issue(db, day) is None:
                 issue = build_configured_issue(db, config, day)
                 issue_note = f"issue {day} built ({len(issue.items)} items)"
@@ -87,7 +94,7 @@ def run(app: App):
                 issue_note = f"issue {day} exists"
         finally:
             db.close()
-    click.echo(f"{run_line(crawl_run)}; {issue_note}")
+    click.echo(f"{run_line(crawl_run)}{write_note}; {issue_note}")
     if crawl_run.status == "failed":
         sys.exit(1)
 

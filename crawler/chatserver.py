@@ -8,6 +8,7 @@ and records every request with how many were in flight at once. Steps, one per r
     Step("status", status=429, headers={"Retry-After": "1"})
     Step("garbage")                 a 200 whose body is not JSON
     Step("empty")                   a 200 whose message is empty
+    Step("no-usage")                a default answer without the usage counts
     Step("hang", delay=2.0)         no answer for ``delay`` seconds, then a default answer
 """
 from __future__ import annotations
@@ -79,16 +80,17 @@ class ChatServer:
         return Step("answer", content=ISSUE_ANSWER if user.startswith("今日条目") else ARTICLE_ANSWER)
 
 
-def _completion(content: Any, body: dict[str, Any]) -> bytes:
+def _completion(content: Any, body: dict[str, Any], usage: bool = True) -> bytes:
     text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
     prompt = sum(len(m.get("content", "")) for m in body.get("messages", []))
-    return json.dumps({
+    answer: dict[str, Any] = {
         "id": "chatcmpl-local", "object": "chat.completion", "model": body.get("model", ""),
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        # About two characters a token, as the Chinese tokenizers of these models count.
-        "usage": {"prompt_tokens": prompt // 2, "completion_tokens": len(text) // 2,
-                  "total_tokens": prompt // 2 + len(text) // 2},
-    }, ensure_ascii=False).encode("utf-8")
+    }
+    if usage:  # about two characters a token, as the Chinese tokenizers of these models count
+        answer["usage"] = {"prompt_tokens": prompt // 2, "completion_tokens": len(text) // 2,
+                           "total_tokens": prompt // 2 + len(text) // 2}
+    return json.dumps(answer, ensure_ascii=False).encode("utf-8")
 
 
 def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
@@ -126,6 +128,8 @@ def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
                     self._send(200, b"<html>upstream proxy error</html>")
                 elif step.kind == "empty":
                     self._send(200, _completion("", body))
+                elif step.kind == "no-usage":
+                    self._send(200, _completion(ARTICLE_ANSWER, body, usage=False))
                 elif step.kind == "hang":
                     self._send(200, _completion(ARTICLE_ANSWER, body))
                 else:

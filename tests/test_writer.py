@@ -157,6 +157,14 @@ def test_a_run_stops_asking_at_its_budget_and_says_so(tmp_path, chat, db):
         (3, "writer.tokens_per_run (1) reached")]
 
 
+def test_an_answer_without_usage_counts_estimated_tokens_against_the_budget(tmp_path, chat, db):
+    config = configure(tmp_path, chat, concurrency=1, tokens_per_run=1)
+    chat.add(Step("no-usage"))
+    report = write(db, config, [article(db, n) for n in range(2)])
+    assert report.tokens_in > 0 and report.tokens_out > 0
+    assert (report.requests, report.skipped) == (1, 1)
+
+
 def test_the_days_budget_covers_every_run_of_the_day(tmp_path, chat, db):
     config = configure(tmp_path, chat, concurrency=1)
     ids = [article(db, n) for n in range(3)]
@@ -248,6 +256,12 @@ def test_an_invented_number_is_flagged_and_not_used(tmp_path, chat, db):
     written = article_writing(db, article_id, config.writer)
     assert not written.usable and written.flags == ["summary: number 45% not in the source"]
     # 30亿 is the source's 3 billion: the paragraph passed.
+    db.close()
+    explained = run_cli("--config", str(config.path), "--db", str(config.database), "explain",
+                        "https://example.com/a/1")
+    assert explained.returncode == 0, explained.stderr
+    assert ("writer: test-model, prompt 1: not used, the extractive summary stands: "
+            "summary: number 45% not in the source") in explained.stdout
 
 
 def test_an_instruction_inside_an_article_stays_data(tmp_path, chat, db):

@@ -193,11 +193,18 @@ def article_writing(db: sqlite_utils.Database, article_id: int, settings: Writer
     return Written(output.get("summary", ""), output.get("title_zh", ""), output.get("paragraph", ""), flags)
 
 
-def writings_for_article(db: sqlite_utils.Database, article_id: int) -> list[tuple[str, str, str, list[str]]]:
-    """Every stored answer for an article: (model, prompt version, when, flags), newest first."""
-    return [(model, version, created, json.loads(flags)) for model, version, created, flags in db.execute(
-        "SELECT model, prompt_version, created_at, flags FROM writer_outputs WHERE article_id = ?"
-        " ORDER BY created_at DESC", [article_id]).fetchall()]
+def writer_notes(db: sqlite_utils.Database, canonical: str, settings: WriterSettings) -> str:
+    """What ``aibrief explain`` says of the writer's answer for the article at ``canonical``:
+    used, or not used and why; empty when there is none."""
+    row = db.execute("SELECT id FROM articles WHERE canonical_url = ?", [canonical]).fetchone()
+    if row is None:
+        return ""
+    written = article_writing(db, row[0], settings)
+    if written is not None:
+        state = "used" if written.usable else "not used, the extractive summary stands: " + "; ".join(written.flags)
+        return f"{settings.model}, prompt {settings.prompt_version}: {state}"
+    (others,) = db.execute("SELECT count(*) FROM writer_outputs WHERE article_id = ?", [row[0]]).fetchone()
+    return f"{others} answer(s) for another text, model or prompt version; none for these" if others else ""
 
 
 # --- the issue --------------------------------------------------------------------------------

@@ -351,3 +351,12 @@ def test_the_write_command_prints_one_line_and_asks_nothing_twice(tmp_path, chat
     off.write_text("[writer]\nenabled = false\n", "utf-8")
     refused = run_cli("--config", str(off), "--db", str(config.database), "write")
     assert refused.returncode == 2 and refused.stderr.startswith("aibrief: error: the writer is off")
+
+
+def test_the_demo_writes_through_a_given_endpoint(tmp_path, chat):
+    path = tmp_path / "demo.db"
+    result = run_cli("demo", "--db", str(path), "--writer", chat.base_url, "--model", "demo-model", timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert ARTICLE_ANSWER["paragraph"] in result.stdout
+    assert {r.body["model"] for r in chat.received} == {"demo-model"}
+    assert rows(path, "SELECT count(*) > 0, sum(failures) FROM writer_runs") == [(1, 0)]

@@ -1,6 +1,7 @@
 """Running the job: ``init``, ``crawl``, ``run``, ``schedule`` and the offline ``demo``."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 from contextlib import ExitStack
 from importlib import resources
@@ -121,18 +122,23 @@ def schedule(app: App, once):
 @click.command()
 @click.option("--db", "demo_db", metavar="PATH",
               help=f"Database for the demo (default: ./{DEMO_DB}; never the main archive).")
+@click.option("--writer", "writer_url", metavar="URL",
+              help="An OpenAI-compatible endpoint (e.g. http://127.0.0.1:11434/v1) to write the summaries.")
+@click.option("--model", metavar="NAME", help="The writer's model (default: writer.model).")
 @click.pass_obj
 @handled
-def demo(app: App, demo_db):
+def demo(app: App, demo_db, writer_url, model):
     """Crawl the bundled sample site offline and print today's issue.
 
     A local server on 127.0.0.1 serves sample sites (feeds, WeChat-, 36kr-, arXiv- and
     research-blog-shaped pages); the real spiders, pipelines and database do the rest.
-    Running it again stores nothing twice.
+    Running it again stores nothing twice. With --writer, the model at that endpoint writes
+    the items' summaries (its key, if it needs one, in the variable writer.api_key_env names).
 
     \b
     Example:
         aibrief demo --db /tmp/demo.db
+        aibrief demo --writer http://127.0.0.1:11434/v1 --model qwen2.5:7b
     """
     with ExitStack() as stack:
         sites = stack.enter_context(resources.as_file(resources.files("crawler") / "demo" / "sites"))
@@ -141,6 +147,11 @@ def demo(app: App, demo_db):
         # articles into a real archive.
         app = App(str(demo_config), str(demo_db or Path.cwd() / DEMO_DB), app.verbose)
         config = app.config
+        if writer_url:
+            if not writer_url.startswith(("http://", "https://")):
+                raise Failure(f"--writer {writer_url!r} is not an http(s) URL", 2)
+            config = dataclasses.replace(config, writer=dataclasses.replace(
+                config.writer, enabled=True, base_url=writer_url, model=model or config.writer.model))
         server = serve_in_thread([sites])
         stack.callback(server.shutdown)
         proxy = f"http://127.0.0.1:{server.server_address[1]}"

@@ -26,7 +26,7 @@ from pipelines.editorial.issues import build_configured_issue
 from pipelines.editorial.writer.client import retry_after
 from pipelines.editorial.writer.settings import WriterSettings
 from pipelines.editorial.writer.write import article_system_prompt, article_writing, write_articles, write_for_day
-from schedules.scheduler import write_due
+from schedules.scheduler import run_once, write_due
 
 WEEK = json.loads((ROOT / "tests" / "fixtures" / "editorial" / "week.json").read_text("utf-8"))["articles"]
 DAY = date(2022, 10, 14)
@@ -318,6 +318,16 @@ def test_issue_build_uses_checked_answers_and_writes_the_daily_headline(tmp_path
     assert len(chat.received) == asked
 
 
+def test_issue_build_goes_on_with_extractive_summaries_when_the_model_is_unreachable(tmp_path, chat, db):
+    config = configure(tmp_path, chat, issue={"max_items": 3}, base_url="http://127.0.0.1:9/v1", retries=0)
+    store_week(db)
+    issue = build_configured_issue(db, config, DAY)
+    assert len(issue.items) == 3 and issue.insights == [] and issue.headline.startswith("【AI簡報20221014】")
+    for item in issue.items:
+        assert item.summary == rows(config.database, "SELECT summary FROM articles WHERE id = ?", [item.article_id])[0][0]
+    assert rows(config.database, "SELECT sum(failures) FROM writer_runs") == [(4,)]
+
+
 def test_write_for_a_day_writes_what_the_build_will_pick(tmp_path, chat, db):
     config = configure(tmp_path, chat, issue={"max_items": 4})
     store_week(db)
@@ -336,6 +346,18 @@ def test_the_scheduler_writes_when_the_writer_is_enabled(tmp_path, chat, db):
     assert chat.received == []
     assert write_due(config) is True
     assert rows(config.database, "SELECT command FROM writer_runs") == [("aibrief schedule write",)]
+
+
+def test_a_scheduler_turn_crawls_then_writes_then_builds(tmp_path, chat, db, monkeypatch):
+    """The writer runs after the crawl (none is due: this configuration has no sources)
+    and before the build, which then finds every article written."""
+    monkeypatch.setenv("AIBRIEF_NOW", "2022-10-14T08:05:00+08:00")
+    config = configure(tmp_path, chat, issue={"due": "fri 08:00", "max_items": 3})
+    store_week(db)
+    assert run_once(config) == 0
+    assert rows(config.database, "SELECT command, requests, cache_hits FROM writer_runs ORDER BY id") == [
+        ("aibrief schedule write", 3, 0), ("aibrief issue build", 0, 3), ("aibrief issue build", 1, 0)]
+    assert rows(config.database, "SELECT date, status FROM issues") == [("2022-10-14", "draft")]
 
 
 def test_the_write_command_prints_one_line_and_asks_nothing_twice(tmp_path, chat, db):

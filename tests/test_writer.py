@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, rows, run_cli
 
-from crawler.chatserver import ARTICLE_ANSWER, Step, serve_chat
+from crawler.chatserver import ARTICLE_ANSWER, ISSUE_ANSWER, Step, serve_chat
 from crawler.config import ConfigError, default_editorial, load_config
 from pipelines.analysis.classify import classify
 from pipelines.analysis.dedupe import fingerprint
@@ -316,6 +316,23 @@ def test_issue_build_uses_checked_answers_and_writes_the_daily_headline(tmp_path
     asked = len(chat.received)
     build_configured_issue(db, config, DAY)
     assert len(chat.received) == asked
+
+
+def test_the_moments_version_keeps_the_whole_lines_that_fit_and_insights_name_real_items(tmp_path, chat, db):
+    config = configure(tmp_path, chat, issue={"layout": "daily", "max_items": 2, "moments_chars": 20})
+    store_week(db)
+    chat.add(Step("answer", content=ARTICLE_ANSWER), Step("answer", content=ARTICLE_ANSWER),
+             Step("answer", content={**ISSUE_ANSWER, "moments": "1. 端侧模型新品\n2. 芯片合作\n3. 开源模型降低了部署门槛"}))
+    issue = build_configured_issue(db, config, DAY)
+    assert issue.moments == "1. 端侧模型新品\n2. 芯片合作"
+    # An insight that names an item the issue does not have: the issue's texts are not used.
+    db.execute("DELETE FROM writer_outputs WHERE kind = 'issue'")
+    db.commit()
+    chat.add(Step("answer", content={**ISSUE_ANSWER, "insights": [{"text": "端侧推理成为新品的共同卖点。", "items": [7]}]}))
+    issue = build_configured_issue(db, config, DAY)
+    assert issue.insights == [] and issue.moments == ""
+    (flags,) = rows(config.database, "SELECT flags FROM writer_outputs WHERE kind = 'issue'")[0]
+    assert json.loads(flags) == ["insight 1: names an item the issue does not have"]
 
 
 def test_issue_build_goes_on_with_extractive_summaries_when_the_model_is_unreachable(tmp_path, chat, db):

@@ -182,15 +182,16 @@ def write_into_issue(db: sqlite_utils.Database, issue: Issue, settings: WriterSe
     writing, report = write_issue(db, [ItemInput(item.position, item.title, item.summary, texts[item.position])
                                        for item in issue.items], settings, tz=tz, command="aibrief issue build")
     logger.info("issue %s: %s", issue.date, report.line())
-    if writing is not None and writing.usable:
-        with immediate(db):
-            db.execute("UPDATE issues SET insights = ?, moments = ?, updated_at = ? WHERE id = ?",
-                       [json.dumps(writing.insights, ensure_ascii=False), writing.moments, iso(utcnow()), issue.id])
-            if daily:
-                db.execute("UPDATE issues SET headline = ? WHERE id = ?", [writing.headline, issue.id])
-    elif writing is not None:
+    usable = writing is not None and writing.usable
+    if writing is not None and not usable:
         logger.warning("issue %s: the writer's headline and insights are not used: %s", issue.date,
                        "; ".join(writing.flags))
+    with immediate(db):  # a rebuilt draft drops what was written for its former items
+        db.execute("UPDATE issues SET insights = ?, moments = ?, updated_at = ? WHERE id = ?",
+                   [json.dumps(writing.insights if usable else [], ensure_ascii=False),
+                    writing.moments if usable else "", iso(utcnow()), issue.id])
+        if usable and daily:
+            db.execute("UPDATE issues SET headline = ? WHERE id = ?", [writing.headline, issue.id])
     return get_issue(db, issue.date)
 
 

@@ -226,7 +226,7 @@ def write_issue(db: sqlite_utils.Database, items: list[ItemInput], settings: Wri
                        "今日条目（JSON）：\n" + data, source)
             numbers = {item.n for item in items}
             asyncio.run(_run_jobs(db, [job], settings, report, tz, "issue",
-                                  lambda fields, text: _check_issue(fields, text, numbers)))
+                                  lambda fields, text: _check_issue(fields, text, numbers, settings.moments_chars)))
     finally:
         _end_run(db, report)
     found = _stored(db, key, settings)
@@ -236,7 +236,8 @@ def write_issue(db: sqlite_utils.Database, items: list[ItemInput], settings: Wri
     return IssueWriting(output["headline"], output["insights"], output["moments"], flags), report
 
 
-def _check_issue(fields: dict[str, Any], source: str, numbers: set[int]) -> tuple[dict[str, Any], list[str]]:
+def _check_issue(fields: dict[str, Any], source: str, numbers: set[int],
+                 moments_chars: int) -> tuple[dict[str, Any], list[str]]:
     headline, moments, insights = fields.get("headline"), fields.get("moments"), fields.get("insights")
     if not isinstance(headline, str) or not headline.strip() or not isinstance(insights, list) or not insights:
         raise AnswerError("malformed answer: no headline or insights")
@@ -253,10 +254,24 @@ def _check_issue(fields: dict[str, Any], source: str, numbers: set[int]) -> tupl
         text = insight["text"].strip()
         flags += [f"insight {n}: {reason}" for reason in unsupported(text, source)]
         texts.append(f"{text}（条目 {'、'.join(str(i) for i in cited)}）" if cited else text)
-    moments = moments.strip() if isinstance(moments, str) else ""
+    moments = _fit_lines(moments.strip() if isinstance(moments, str) else "", moments_chars)
     flags += [f"headline: {reason}" for reason in unsupported(headline, source)]
     flags += [f"moments: {reason}" for reason in unsupported(_LIST_MARKS.sub("", moments), source)]
     return {"headline": headline.strip(), "insights": texts, "moments": moments}, flags
+
+
+def _fit_lines(text: str, chars: int) -> str:
+    """The whole lines of ``text`` that fit in ``chars`` characters (a model counts loosely)."""
+    kept: list[str] = []
+    used = 0
+    for line in (line.strip() for line in text.splitlines()):
+        if not line:
+            continue
+        if used + len(line) > chars:
+            break
+        kept.append(line)
+        used += len(line)
+    return "\n".join(kept)
 
 
 # --- requests, budgets, storage ---------------------------------------------------------------

@@ -139,6 +139,15 @@ def test_the_same_text_model_and_prompt_are_never_sent_twice(tmp_path, chat, db)
     assert len(chat.received) == 8
 
 
+def test_a_chinese_title_is_taken_only_for_articles_in_other_languages(tmp_path, chat, db):
+    config = configure(tmp_path, chat)
+    chinese, english = article(db, 1), article(db, 2, text="A chip for phones.", title="A chip", language="en")
+    chat.add(*[Step("answer", content={**ARTICLE_ANSWER, "title_zh": "端侧芯片"})] * 2)
+    write(db, config, [chinese, english])
+    assert article_writing(db, chinese, config.writer).title_zh == ""
+    assert article_writing(db, english, config.writer).title_zh == "端侧芯片"
+
+
 def test_concurrency_never_exceeds_the_setting(tmp_path, db):
     with serve_chat(latency=0.1) as chat:
         config = configure(tmp_path, chat, concurrency=3)
@@ -255,6 +264,7 @@ def test_an_invented_number_is_flagged_and_not_used(tmp_path, chat, db):
     assert (report.written, report.flagged) == (1, 1)
     written = article_writing(db, article_id, config.writer)
     assert not written.usable and written.flags == ["summary: number 45% not in the source"]
+    assert written.title_zh == "英伟达营收"  # an English article's Chinese title
     # 30亿 is the source's 3 billion: the paragraph passed.
     db.close()
     explained = run_cli("--config", str(config.path), "--db", str(config.database), "explain",

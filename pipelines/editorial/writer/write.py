@@ -190,7 +190,11 @@ def article_writing(db: sqlite_utils.Database, article_id: int, settings: Writer
     if found is None:
         return None
     output, flags = found
-    return Written(output.get("summary", ""), output.get("title_zh", ""), output.get("paragraph", ""), flags)
+    # A Chinese title is asked for articles in other languages; one given for a Chinese
+    # article would replace its own title, so it is not taken.
+    chinese = (rows[0]["language"] or "").lower().startswith("zh")
+    return Written(output.get("summary", ""), "" if chinese else output.get("title_zh", ""),
+                   output.get("paragraph", ""), flags)
 
 
 def writer_notes(db: sqlite_utils.Database, canonical: str, settings: WriterSettings) -> str:

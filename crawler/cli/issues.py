@@ -33,6 +33,10 @@ def issue():
 def issue_build(app: App, day, max_items):
     """Build (or rebuild) the draft issue of a day from articles in no published issue.
 
+    With the writer enabled ([writer] in the configuration), the items take the model's
+    checked summaries and Chinese titles, and the issue its headline, insights and Moments
+    version; what is not written yet is asked for first (see aibrief write).
+
     \b
     Example:
         aibrief issue build --date 2022-10-14 --max 9

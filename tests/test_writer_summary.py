@@ -51,3 +51,4 @@ def test_the_summary_is_consecutive_sentences_from_the_lead_in_one_paragraph():
     assert summary == "".join(LEAD)  # the lead's run, across its paragraphs, nothing from further on
     whole = ranked_summary(text, 1000)
     assert whole == "".join([*LEAD, *BODY])
+    assert lead_summary(text, 1000) == whole  # the lead summarizer too: one paragraph

@@ -108,7 +108,7 @@ def lead_summary(text: str, limit: int = 300, title: str | None = None) -> str:
         if line:
             out.append(_join(line))
         break
-    return "\n".join(out)
+    return _join(out)  # one paragraph, as an item shows it
 
 
 def _is_boilerplate(paragraph: str) -> bool:

@@ -52,3 +52,9 @@ def test_the_summary_is_consecutive_sentences_from_the_lead_in_one_paragraph():
     whole = ranked_summary(text, 1000)
     assert whole == "".join([*LEAD, *BODY])
     assert lead_summary(text, 1000) == whole  # the lead summarizer too: one paragraph
+
+
+def test_a_summary_does_not_end_on_a_question_it_cuts_off_from_its_answer():
+    question = "为什么需要这样一个中间层？"
+    text = "".join([LEAD[0], LEAD[1], question, "因为每家芯片的算子支持都不一样，模型需要逐一适配。", *BODY])
+    assert ranked_summary(text, len(LEAD[0] + LEAD[1] + question)) == LEAD[0] + LEAD[1]

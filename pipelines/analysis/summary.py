@@ -306,6 +306,9 @@ def ranked_summary(text: str, limit: int = 300, title: str | None = None) -> str
     lead = runs[0]
     best = max(runs, key=_run_score)
     chosen = best if _run_score(best) >= CLEARLY_BETTER * _run_score(lead) else lead
+    # A run cut after a question ("why does it need a middle layer?") leaves it unanswered.
+    while len(chosen) > 1 and chosen[-1].text.rstrip("”」』’\"）)").endswith(("？", "?")):
+        chosen = chosen[:-1]
     return _join([s.text for s in chosen])
 
 

@@ -241,6 +241,8 @@ def test_malformed_or_refused_answers_are_counted_failures_not_retried(tmp_path,
     report = write(db, config, [article(db, 1)])
     assert (report.requests, report.failures, report.written) == (1, 1, 0)
     assert list(report.reasons) == [reason or f"HTTP 401 from {chat.base_url}/chat/completions"]
+    # A Chat Completions answer of the wrong shape still cost its tokens.
+    assert (report.tokens_in > 0) == (step.kind in ("answer", "empty"))
     assert rows(config.database, "SELECT count(*) FROM writer_outputs") == [(0,)]
 
 

@@ -33,7 +33,13 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 
 class AnswerError(Exception):
-    """A request that gave no usable answer; the message is one line (the reason counted)."""
+    """A request that gave no usable answer; the message is one line (the reason counted).
+    An answer of the wrong shape still cost the tokens the server reports."""
+
+    def __init__(self, message: str, tokens_in: int = 0, tokens_out: int = 0) -> None:
+        super().__init__(message)
+        self.tokens_in = tokens_in
+        self.tokens_out = tokens_out
 
 
 @dataclass(slots=True)
@@ -130,17 +136,18 @@ def parse_answer(response: httpx.Response) -> Answer:
         content = data["choices"][0]["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError):
         raise AnswerError("malformed answer: not a Chat Completions response") from None
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    tokens = (_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")))
     if not isinstance(content, str) or not content.strip():
-        raise AnswerError("empty answer")
+        raise AnswerError("empty answer", *tokens)
     fenced = _FENCE.match(content)
     try:
         fields = json.loads(fenced[1] if fenced else content)
     except ValueError:
-        raise AnswerError("malformed answer: the message is not JSON") from None
+        raise AnswerError("malformed answer: the message is not JSON", *tokens) from None
     if not isinstance(fields, dict):
-        raise AnswerError("malformed answer: the message is not a JSON object")
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-    return Answer(fields, _count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")))
+        raise AnswerError("malformed answer: the message is not a JSON object", *tokens)
+    return Answer(fields, *tokens)
 
 
 def _count(value: Any) -> int:

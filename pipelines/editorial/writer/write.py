@@ -313,17 +313,18 @@ async def _run_jobs(db: sqlite_utils.Database, jobs: list[_Job], settings: Write
                 return
             try:
                 answer = await ask(client, settings, request_body(settings, job.system, job.user), counts)
-                fields, flags = check(answer.fields, job.source)
             except AnswerError as exc:
-                report.failures += 1
-                reason = str(exc).split(" (")[0]
-                report.reasons[reason] = report.reasons.get(reason, 0) + 1
-                logger.warning("writer: %s: %s", _label(db, job), exc)
+                _failed(report, db, job, exc)
                 return
             finally:
                 report.requests, report.retries = counts["requests"], counts["retries"]
             report.tokens_in += answer.tokens_in
             report.tokens_out += answer.tokens_out
+            try:
+                fields, flags = check(answer.fields, job.source)
+            except AnswerError as exc:
+                _failed(report, db, job, exc)
+                return
             report.written += 1
             if flags:
                 report.flagged += 1
@@ -332,6 +333,15 @@ async def _run_jobs(db: sqlite_utils.Database, jobs: list[_Job], settings: Write
 
     async with new_client(settings) as client:
         await asyncio.gather(*(one(client, job) for job in jobs))
+
+
+def _failed(report: RunReport, db: sqlite_utils.Database, job: _Job, exc: AnswerError) -> None:
+    report.failures += 1
+    report.tokens_in += exc.tokens_in  # an answer of the wrong shape cost its tokens too
+    report.tokens_out += exc.tokens_out
+    reason = str(exc).split(" (")[0]
+    report.reasons[reason] = report.reasons.get(reason, 0) + 1
+    logger.warning("writer: %s: %s", _label(db, job), exc)
 
 
 def _label(db: sqlite_utils.Database, job: _Job) -> str:

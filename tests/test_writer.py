@@ -149,6 +149,7 @@ def test_a_chinese_title_is_taken_only_for_articles_in_other_languages(tmp_path,
 
 
 def test_concurrency_never_exceeds_the_setting(tmp_path, db):
+    """No more than writer.concurrency requests are ever in flight at the server."""
     with serve_chat(latency=0.1) as chat:
         config = configure(tmp_path, chat, concurrency=3)
         report = write(db, config, [article(db, n) for n in range(12)])
@@ -157,6 +158,8 @@ def test_concurrency_never_exceeds_the_setting(tmp_path, db):
 
 
 def test_a_run_stops_asking_at_its_budget_and_says_so(tmp_path, chat, db):
+    """Once a run's tokens reach writer.tokens_per_run it asks nothing more, and its
+    summary line and run record say why."""
     config = configure(tmp_path, chat, concurrency=1, tokens_per_run=1)
     ids = [article(db, n) for n in range(4)]
     report = write(db, config, ids)
@@ -197,6 +200,8 @@ def test_429_is_retried_after_the_wait_retry_after_asks(tmp_path, chat, db):
 
 
 def test_5xx_is_retried_with_back_off_until_the_retries_are_spent(tmp_path, chat, db):
+    """A server error is asked again after a back-off; once the retries are spent the
+    article is a counted failure with nothing stored, and the next run asks again."""
     config = configure(tmp_path, chat, retries=2)
     chat.add(Step("status", status=500), Step("status", status=503))
     first = article(db, 1)
@@ -209,6 +214,7 @@ def test_5xx_is_retried_with_back_off_until_the_retries_are_spent(tmp_path, chat
 
 
 def test_a_retry_after_beyond_the_limit_is_a_failure_not_a_long_wait(tmp_path, chat, db):
+    """A server asking for an hour's wait does not hold the run for an hour."""
     config = configure(tmp_path, chat, retries=2, max_retry_wait=5.0)
     chat.add(Step("status", status=429, headers={"Retry-After": "3600"}))
     report = write(db, config, [article(db, 1)])
@@ -217,6 +223,7 @@ def test_a_retry_after_beyond_the_limit_is_a_failure_not_a_long_wait(tmp_path, c
 
 
 def test_a_timeout_is_a_counted_failure_and_the_next_run_asks_again(tmp_path, chat, db):
+    """A model that does not answer within writer.timeout costs one timeout, not the run."""
     config = configure(tmp_path, chat, timeout=0.3, retries=0)
     chat.add(Step("hang", delay=1.0))
     article_id = article(db, 1)
@@ -236,6 +243,8 @@ def test_a_timeout_is_a_counted_failure_and_the_next_run_asks_again(tmp_path, ch
     (Step("status", status=401), None),
 ])
 def test_malformed_or_refused_answers_are_counted_failures_not_retried(tmp_path, chat, db, step, reason):
+    """An answer that is not the JSON object asked for, or a refusal (401), is a failure at
+    once: asking again would cost the same tokens for the same answer."""
     config = configure(tmp_path, chat, retries=3)
     chat.add(step)
     report = write(db, config, [article(db, 1)])
@@ -247,6 +256,7 @@ def test_malformed_or_refused_answers_are_counted_failures_not_retried(tmp_path,
 
 
 def test_an_unreachable_endpoint_is_a_one_line_failure(tmp_path, chat, db):
+    """A refused connection is retried, then counted with its reason; no traceback."""
     config = configure(tmp_path, chat, retries=1)
     closed = dataclasses.replace(config.writer, base_url="http://127.0.0.1:9/v1")
     report = write_articles(db, [article(db, 1)], closed, tz=config.tz, command="test")

@@ -30,6 +30,7 @@ from pipelines.analysis.settings import EditorialSettings, Topic
 from pipelines.analysis.summary import SUMMARIZERS
 from pipelines.analysis.text import SCRIPTS
 from pipelines.editorial.settings import LAYOUTS, IssueRules
+from pipelines.editorial.writer.settings import WriterSettings
 from schedules.due import parse_due
 from schedules.settings import Config, CrawlGroup, CrawlSettings, ScheduleSettings, Source
 
@@ -41,7 +42,7 @@ DEFAULT_SOURCE_URLS = {"arxiv": "https://export.arxiv.org/api/query", "github-tr
                        "hackernews": "https://hacker-news.firebaseio.com/v0/"}
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 # Tables whose keys a configuration may leave out: the shipped file's values stand in.
-DEFAULTED_TABLES = ("crawl", "issue", "schedule", "editorial")
+DEFAULTED_TABLES = ("crawl", "issue", "schedule", "editorial", "writer")
 
 
 class ConfigError(Exception):
@@ -201,7 +202,8 @@ def _table(data: dict, name: str, where: _Where) -> dict:
 
 
 def _parse(data: dict, where: _Where) -> Config:
-    _no_unknown(data, {"timezone", "database", "max_size_mb", "crawl", "issue", "sources", "schedule", "editorial"}, where, "")
+    _no_unknown(data, {"timezone", "database", "max_size_mb", "crawl", "issue", "sources", "schedule", "editorial",
+                      "writer"}, where, "")
     timezone = _check_zone(_get(data, "timezone", str, where, "", _shipped_tables()["timezone"]), where, "timezone")
     database = Path(_get(data, "database", str, where, "", ""))
 
@@ -268,8 +270,58 @@ def _parse(data: dict, where: _Where) -> Config:
     if max_size is not None:
         _positive(max_size, where, "max_size_mb")
     editorial = _parse_editorial(_get(data, "editorial", dict, where, "", {}), where)
+    writer = _parse_writer(_table(data, "writer", where), where, issue)
     return Config(path=None, timezone=timezone, database=database, crawl=crawl, issue=issue,
-                  sources=tuple(sources), schedule=schedule, max_size_mb=max_size, editorial=editorial)
+                  sources=tuple(sources), schedule=schedule, max_size_mb=max_size, editorial=editorial,
+                  writer=writer)
+
+
+WRITER_KEYS = {"enabled", "base_url", "model", "api_key_env", "timeout", "concurrency", "retries", "backoff",
+               "max_retry_wait", "max_tokens", "tokens_per_run", "tokens_per_day", "summary_chars",
+               "prompt_version", "article_prompt", "issue_prompt"}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _parse_writer(table: dict, where: _Where, issue: IssueRules) -> WriterSettings:
+    """The ``[writer]`` table; the API key is read here, from the variable it names."""
+    _no_unknown(table, WRITER_KEYS, where, "writer.")
+    p = "writer."
+    api_key_env = _get(table, "api_key_env", str, where, p)
+    if api_key_env and not _ENV_NAME.match(api_key_env):
+        raise where.error(p + "api_key_env", f"{api_key_env!r} is not an environment variable name "
+                          "(name the variable holding the key, not the key)")
+    summary_chars = _positive(_get(table, "summary_chars", int, where, p), where, p + "summary_chars")
+    templates = {}
+    for key, fields in (("article_prompt", {"summary_chars": summary_chars, "paragraph_chars": issue.summary_chars}),
+                        ("issue_prompt", {"moments_chars": issue.moments_chars})):
+        templates[key] = _get(table, key, str, where, p)
+        try:
+            templates[key].format(**fields)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise where.error(p + key, f"bad template: {exc!r} (use {', '.join('{' + f + '}' for f in fields)}; "
+                              "write other braces twice)") from None
+    return WriterSettings(
+        enabled=_get(table, "enabled", bool, where, p),
+        base_url=_check_url(_get(table, "base_url", str, where, p), where, p + "base_url"),
+        model=_get(table, "model", str, where, p),
+        api_key_env=api_key_env,
+        api_key=os.environ.get(api_key_env, "") if api_key_env else "",
+        timeout=_positive(_get(table, "timeout", float, where, p), where, p + "timeout"),
+        concurrency=_positive(_get(table, "concurrency", int, where, p), where, p + "concurrency"),
+        retries=_positive(_get(table, "retries", int, where, p), where, p + "retries", allow_zero=True),
+        backoff=_positive(_get(table, "backoff", float, where, p), where, p + "backoff", allow_zero=True),
+        max_retry_wait=_positive(_get(table, "max_retry_wait", float, where, p), where, p + "max_retry_wait",
+                                 allow_zero=True),
+        max_tokens=_positive(_get(table, "max_tokens", int, where, p), where, p + "max_tokens"),
+        tokens_per_run=_positive(_get(table, "tokens_per_run", int, where, p), where, p + "tokens_per_run"),
+        tokens_per_day=_positive(_get(table, "tokens_per_day", int, where, p), where, p + "tokens_per_day"),
+        summary_chars=summary_chars,
+        paragraph_chars=issue.summary_chars,
+        moments_chars=issue.moments_chars,
+        prompt_version=_get(table, "prompt_version", str, where, p),
+        article_prompt=templates["article_prompt"],
+        issue_prompt=templates["issue_prompt"],
+    )
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")

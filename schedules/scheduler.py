@@ -23,14 +23,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from schedules.settings import Config, CrawlGroup
-from pipelines.archive import clock
+from pipelines.archive import clock, runs
 from pipelines.archive.db import connect, parse_iso
 from pipelines.editorial.issues import build_configured_issue, get_issue
-from pipelines.archive import runs
+from pipelines.editorial.writer.write import write_for_day
 from schedules.due import DAYS
 from schedules.lock import LockHeld, run_lock
 from schedules.runner import crawl
+from schedules.settings import Config, CrawlGroup
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,29 @@ def build_due_issue(config: Config) -> bool:
     return True
 
 
+def write_due(config: Config) -> bool:
+    """When the writer is enabled: write for the articles today's issue would pick, so that
+    the build after a crawl finds them written; True if it ran. A failure of the model's
+    endpoint is counted in the writer's run, never a failure of the crawl."""
+    if not config.writer.enabled:
+        return False
+    day = clock.now().astimezone(config.tz).date()
+    try:
+        with run_lock(config.database, "aibrief schedule write"):
+            db = connect(config.database)
+            try:
+                report = write_for_day(db, day, config.writer, editorial=config.editorial,
+                                       max_items=config.issue.max_items, tz=config.tz,
+                                       command="aibrief schedule write")
+            finally:
+                db.close()
+    except LockHeld as exc:
+        logger.warning("write %s skipped: %s", day, exc)
+        return False
+    logger.info("write %s: %s", day, report.line())
+    return True
+
+
 def _has_issue(config: Config, day: date) -> bool:
     db = connect(config.database)
     try:
@@ -107,11 +130,13 @@ def due_groups(config: Config) -> list[CrawlGroup]:
 
 
 def run_once(config: Config, log_level: str = "WARNING") -> int:
-    """Crawl the groups that are due, then build the issue if due.
+    """Crawl the groups that are due, write (when the writer is enabled), then build the
+    issue if due.
 
     1 when every crawl that ran failed, else 0; a turn skipped for a held lock is no failure.
     """
     ran = [run for group in due_groups(config) if (run := crawl_group(config, group, log_level)) is not None]
+    write_due(config)
     build_due_issue(config)
     return 1 if ran and all(run.status == "failed" for run in ran) else 0
 
@@ -196,6 +221,7 @@ def _stop_on_signal(scheduler: BlockingScheduler, read_fd: int) -> None:
 def _crawl_then_build(config: Config, group: CrawlGroup, log_level: str) -> Callable[[], None]:
     def job() -> None:
         crawl_group(config, group, log_level)
+        write_due(config)
         # A build skipped at its time (lock held, an error) is retried after each crawl.
         build_due_issue(config)
     return job

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from pipelines.analysis.settings import AnalysisSettings, EditorialSettings
 from pipelines.archive.articles import SourceRow
 from pipelines.editorial.settings import IssueRules
+from pipelines.editorial.writer.settings import WriterSettings
 from schedules.due import DueRule
 
 
@@ -91,6 +92,7 @@ class Config:
     sources: tuple[Source, ...]
     schedule: ScheduleSettings
     editorial: EditorialSettings
+    writer: WriterSettings  # the optional model that writes summaries and the daily headline
     max_size_mb: float | None = None  # a cap on the archive's size; writes past it fail as on a full disk
 
     @property

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from crawler import bench as measure
+from crawler.bench_writer import bench_writer
 from crawler.cli.common import Failure, handled
 from pipelines.analysis.pool import default_workers
 from pipelines.editorial.export import write_whole
@@ -20,19 +21,33 @@ from pipelines.editorial.export import write_whole
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the figures here.")
 @click.option("--memory", is_flag=True, help="Instead: peak RSS of the pool crawl at 2,000 and 10,000 pages.")
 @click.option("--load", is_flag=True, help="Instead: 5,000 URLs over 50 loopback hosts (per-host limits, memory, errors).")
+@click.option("--writer", is_flag=True,
+              help="Instead: the writer, 200 articles against a loopback model server (50 ms a request), twice.")
 @handled
-def bench(pages, workers, corpus, json_path, memory, load):
+def bench(pages, workers, corpus, json_path, memory, load, writer):
     """Measure throughput: bare trafilatura, the crawl inline, the crawl with the pool.
 
     All three over the same pages, served from loopback by a separate process, and bare
     trafilatura again in one process per core at once (what the machine gives it on every
     core). The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every
-    core). --memory and --load run the memory and load checks instead.
+    core). --memory and --load run the memory and load checks instead; --writer the
+    writer's (one request per article at concurrency 4, then the same articles from the
+    archive with no request).
 
     \b
     Example:
         aibrief bench --pages 2000 --json bench.json
     """
+    if writer:
+        result = bench_writer()
+        click.echo(f"writer: {result['articles']} articles, {result['first_requests']} requests at "
+                   f"{1000 * result['latency_s']:.0f} ms, concurrency {result['concurrency']} (at most "
+                   f"{result['most_in_flight']} in flight): {result['first_s']:.2f} s, {result['first_failures']} failed")
+        click.echo(f"writer again: {result['second_requests']} requests, {result['second_cache_hits']} from the "
+                   f"archive: {result['second_s']:.2f} s")
+        if json_path:
+            write_whole(json_path, json.dumps(result, indent=2) + "\n")
+        return
     try:
         result = _measure(pages, workers, corpus, memory, load)
     except measure.BenchError as exc:

@@ -17,6 +17,7 @@ from pipelines.analysis.urls import canonical_url
 from pipelines.archive.articles import pending_refetches, request_refetches, stored_canonical_urls
 from pipelines.editorial.editor import add_item, drop_item, edit_item, explain_article, move_item, reclassify
 from pipelines.editorial.issues import Issue
+from pipelines.editorial.writer.write import writer_notes
 from schedules.lock import run_lock
 from schedules.runner import crawl_urls
 
@@ -51,6 +52,7 @@ def explain(app: App, url):
     db = app.db()
     try:
         found = explain_article(db, url, config.editorial)
+        writer = writer_notes(db, canonical_url(url), config.writer)
     except ValueError as exc:
         raise Failure(str(exc), EXIT_USAGE) from None
     finally:
@@ -89,6 +91,8 @@ def explain(app: App, url):
         click.echo(f"  also {copy_url} ({source_id or 'by URL'}, {published[:10]})")
     for day, status, position in found.issues:
         click.echo(f"in the {status} issue of {day} as item {position}")
+    if writer:
+        click.echo(f"writer: {writer}")
 
 
 @issue.command("drop")

@@ -36,6 +36,10 @@ def issue_build(app: App, day, max_items, force):
 
     A draft changed with drop, move, add or edit is not rebuilt without --force.
 
+    With the writer enabled ([writer] in the configuration), the items take the model's
+    checked summaries and Chinese titles, and the issue its headline, insights and Moments
+    version; what is not written yet is asked for first (see aibrief write).
+
     \b
     Example:
         aibrief issue build --date 2022-10-14 --max 9

@@ -1,6 +1,7 @@
 """Running the job: ``init``, ``crawl``, ``run``, ``schedule`` and the offline ``demo``."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 from contextlib import ExitStack
 from importlib import resources
@@ -15,6 +16,7 @@ from pipelines.archive import clock
 from pipelines.archive.db import connect
 from pipelines.editorial.export import render_markdown, write_whole
 from pipelines.editorial.issues import build_configured_issue, get_issue
+from pipelines.editorial.writer.write import write_for_day
 from schedules.lock import run_lock
 from schedules.runner import crawl as run_crawl
 from schedules.scheduler import run_scheduler
@@ -65,7 +67,8 @@ def crawl(app: App, sources):
 @click.pass_obj
 @handled
 def run(app: App):
-    """Crawl every enabled source, then build the issue if it is due. For cron.
+    """Crawl every enabled source, write (when the writer is enabled), then build the issue
+    if it is due. For cron.
 
     One summary line is printed; the exit status is 1 when the crawl failed and 3 when
     another run holds the lock.
@@ -80,6 +83,11 @@ def run(app: App):
         day = config.schedule.due.last_due(clock.now().astimezone(config.tz)).date()
         db = app.db()
         try:
+            write_note = ""
+            if config.writer.enabled:
+                report = write_for_day(db, app.today(), config.writer, editorial=config.editorial,
+                                       max_items=config.issue.max_items, tz=config.tz, command="aibrief run")
+                write_note = f"; {report.line()}"
             if get_issue(db, day) is None:
                 issue = build_configured_issue(db, config, day)
                 issue_note = f"issue {day} built ({len(issue.items)} items)"
@@ -87,7 +95,7 @@ def run(app: App):
                 issue_note = f"issue {day} exists"
         finally:
             db.close()
-    click.echo(f"{run_line(crawl_run)}; {issue_note}")
+    click.echo(f"{run_line(crawl_run)}{write_note}; {issue_note}")
     if crawl_run.status == "failed":
         sys.exit(1)
 
@@ -114,18 +122,23 @@ def schedule(app: App, once):
 @click.command()
 @click.option("--db", "demo_db", metavar="PATH",
               help=f"Database for the demo (default: ./{DEMO_DB}; never the main archive).")
+@click.option("--writer", "writer_url", metavar="URL",
+              help="An OpenAI-compatible endpoint (e.g. http://127.0.0.1:11434/v1) to write the summaries.")
+@click.option("--model", metavar="NAME", help="The writer's model (default: writer.model).")
 @click.pass_obj
 @handled
-def demo(app: App, demo_db):
+def demo(app: App, demo_db, writer_url, model):
     """Crawl the bundled sample site offline and print today's issue.
 
     A local server on 127.0.0.1 serves sample sites (feeds, WeChat-, 36kr-, arXiv- and
     research-blog-shaped pages); the real spiders, pipelines and database do the rest.
-    Running it again stores nothing twice.
+    Running it again stores nothing twice. With --writer, the model at that endpoint writes
+    the items' summaries (its key, if it needs one, in the variable writer.api_key_env names).
 
     \b
     Example:
         aibrief demo --db /tmp/demo.db
+        aibrief demo --writer http://127.0.0.1:11434/v1 --model qwen2.5:7b
     """
     with ExitStack() as stack:
         sites = stack.enter_context(resources.as_file(resources.files("crawler") / "demo" / "sites"))
@@ -134,6 +147,11 @@ def demo(app: App, demo_db):
         # articles into a real archive.
         app = App(str(demo_config), str(demo_db or Path.cwd() / DEMO_DB), app.verbose)
         config = app.config
+        if writer_url:
+            if not writer_url.startswith(("http://", "https://")):
+                raise Failure(f"--writer {writer_url!r} is not an http(s) URL", 2)
+            config = dataclasses.replace(config, writer=dataclasses.replace(
+                config.writer, enabled=True, base_url=writer_url, model=model or config.writer.model))
         server = serve_in_thread([sites])
         stack.callback(server.shutdown)
         proxy = f"http://127.0.0.1:{server.server_address[1]}"

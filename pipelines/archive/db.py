@@ -486,7 +486,51 @@ def _v11(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]
+def _v12(db: sqlite_utils.Database) -> None:
+    """What the optional writer (an OpenAI-compatible model) wrote, and what its runs cost.
+    An answer is kept under the hash of what was sent, the model and the prompt version, so
+    that the same text is never sent again to the same model with the same prompt; beside
+    it the article it was written for, the tokens it took and the reasons the check before
+    use found (an answer with any is kept but not used). Failed requests keep nothing:
+    the next run asks again."""
+    _script(
+        db,
+        """
+        CREATE TABLE writer_outputs (
+            text_hash TEXT NOT NULL,          -- sha256 of what was sent (an article's title and text, an issue's items)
+            model TEXT NOT NULL,
+            prompt_version TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('article', 'issue')),
+            article_id INTEGER REFERENCES articles (id) ON DELETE SET NULL,
+            output TEXT NOT NULL,             -- JSON: the answer's fields
+            flags TEXT NOT NULL DEFAULT '[]', -- JSON list of reasons not to use it
+            tokens_in INTEGER NOT NULL DEFAULT 0,
+            tokens_out INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (text_hash, model, prompt_version)
+        );
+        CREATE INDEX writer_outputs_article ON writer_outputs (article_id);
+        CREATE TABLE writer_runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            command TEXT NOT NULL,
+            model TEXT NOT NULL,
+            requests INTEGER NOT NULL DEFAULT 0,
+            tokens_in INTEGER NOT NULL DEFAULT 0,
+            tokens_out INTEGER NOT NULL DEFAULT 0,
+            cache_hits INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0,
+            flagged INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,   -- not asked: a budget was reached
+            stopped TEXT                          -- why the run stopped asking, if it did
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11,
+                                                             _v12]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

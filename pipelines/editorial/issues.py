@@ -10,6 +10,7 @@ not rewrite what went out.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
@@ -23,6 +24,10 @@ from pipelines.analysis.urls import canonical_url, strip_tracking
 from pipelines.archive.articles import ArticleRecord, insert_article
 from pipelines.archive.db import immediate, iso, utcnow
 from pipelines.editorial.compose import compose, source_name, source_names
+from pipelines.editorial.writer.settings import WriterSettings
+from pipelines.editorial.writer.write import ItemInput, article_writing, write_articles, write_issue
+
+logger = logging.getLogger(__name__)
 
 # The cited links an item shows, in the order an issue lists them.
 SHOWN_ROLES = ("paper", "article", "code")
@@ -140,10 +145,56 @@ def _issue(row: dict) -> Issue:
 
 def build_configured_issue(db: sqlite_utils.Database, config, day: date, max_items: int | None = None,
                            force: bool = False) -> Issue:
-    """:func:`build_issue` with the issue rules, time zone and taxonomy of ``config``."""
-    return build_issue(db, day, title=config.issue.title_for(day), section=config.issue.section,
-                       max_items=max_items or config.issue.max_items, tz=config.tz, editorial=config.editorial,
-                       force=force)
+    """:func:`build_issue` with the issue rules, time zone and taxonomy of ``config``; then,
+    when the writer is enabled, :func:`write_into_issue`."""
+    built = build_issue(db, day, title=config.issue.title_for(day), section=config.issue.section,
+                        max_items=max_items or config.issue.max_items, tz=config.tz, editorial=config.editorial,
+                        force=force)
+    if config.writer.enabled and built.items:
+        built = write_into_issue(db, built, config.writer, tz=config.tz, daily=config.issue.layout == "daily")
+    return built
+
+
+def write_into_issue(db: sqlite_utils.Database, issue: Issue, settings: WriterSettings, *, tz: tzinfo,
+                     daily: bool) -> Issue:
+    """The writer's texts in a draft: for each item whose article has a checked answer, its
+    Chinese title (articles in other languages) and its summary (the one sentence for the
+    daily layout, the paragraph for the others); then the issue's insights, Moments version
+    and, for the daily layout, its headline of the day. Answers are asked for what is not
+    written yet (outside any transaction: a model may take a minute); an item without a
+    usable answer keeps its extractive summary."""
+    report = write_articles(db, [item.article_id for item in issue.items if item.article_id], settings, tz=tz,
+                            command="aibrief issue build")
+    logger.info("issue %s: %s", issue.date, report.line())
+    texts: dict[int, str] = {}
+    with immediate(db):
+        for item in issue.items:
+            written = article_writing(db, item.article_id, settings) if item.article_id else None
+            if written is None or not written.usable:
+                continue
+            item.title = written.title_zh or item.title
+            item.summary = written.summary if daily else written.paragraph
+            db.execute("UPDATE issue_items SET title = ?, summary = ? WHERE issue_id = ? AND position = ?",
+                       [item.title, item.summary, issue.id, item.position])
+        for item in issue.items:
+            row = db.execute("SELECT text FROM articles WHERE id = ?", [item.article_id]).fetchone()
+            texts[item.position] = row[0] if row else ""
+        db.execute("UPDATE issues SET headline = ?, updated_at = ? WHERE id = ?",
+                   [headline_for(issue.date, top_titles(issue.items)), iso(utcnow()), issue.id])
+    writing, report = write_issue(db, [ItemInput(item.position, item.title, item.summary, texts[item.position])
+                                       for item in issue.items], settings, tz=tz, command="aibrief issue build")
+    logger.info("issue %s: %s", issue.date, report.line())
+    usable = writing is not None and writing.usable
+    if writing is not None and not usable:
+        logger.warning("issue %s: the writer's headline and insights are not used: %s", issue.date,
+                       "; ".join(writing.flags))
+    with immediate(db):  # a rebuilt draft drops what was written for its former items
+        db.execute("UPDATE issues SET insights = ?, moments = ?, updated_at = ? WHERE id = ?",
+                   [json.dumps(writing.insights if usable else [], ensure_ascii=False),
+                    writing.moments if usable else "", iso(utcnow()), issue.id])
+        if usable and daily:
+            db.execute("UPDATE issues SET headline = ? WHERE id = ?", [writing.headline, issue.id])
+    return get_issue(db, issue.date)
 
 
 def build_issue(db: sqlite_utils.Database, day: date, *, title: str, section: str, max_items: int,

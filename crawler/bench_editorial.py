@@ -23,8 +23,8 @@ from __future__ import annotations
 import json
 import random
 import statistics
-import sys
 import struct
+import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone

@@ -18,13 +18,12 @@ issues and the other half, so that no week and no negative is on both sides.
 """
 from __future__ import annotations
 
-import gzip
+import dataclasses
 import json
 import os
 import re
 import tempfile
 import time
-import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path

@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, MockSite, last_run, rows, run_cli, scrapy_crawl, write_config
+
 from crawler.addresses import AddressPolicy, refused_address
 from crawler.resolver import static_hosts
 

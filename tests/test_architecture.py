@@ -11,7 +11,6 @@ import ast
 import sys
 
 import grimp
-
 from conftest import ROOT
 
 PACKAGES = ("crawler", "schedules", "pipelines")

@@ -7,18 +7,17 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from conftest import SHARED
+
+from crawler.config import default_editorial
+from pipelines.analysis.links import Link
 from pipelines.archive import db as storage
 from pipelines.archive import frontier
+from pipelines.archive.articles import ArticleRecord, store_article
+from pipelines.archive.search import search
 from pipelines.editorial.export import md_escape, render_json, render_markdown, write_whole
 from pipelines.editorial.importer import IssueFormatError, md_unescape, parse_issue
-from pipelines.editorial.issues import (IssueError, build_issue, get_issue, headline_for, publish_issue,
-                              store_published)
-from pipelines.analysis.links import Link
-from pipelines.archive.search import search
-from crawler.config import default_editorial
-from pipelines.archive.articles import ArticleRecord, store_article
+from pipelines.editorial.issues import IssueError, build_issue, get_issue, headline_for, publish_issue, store_published
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SEED = SHARED / "seeds" / "000_23f69d89ce459f38.txt"

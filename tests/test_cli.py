@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import click
 import pytest
-
 from conftest import SHARED, last_run, rows, run_cli
+
 from crawler.cli import cli
 from pipelines.editorial.importer import parse_issue
 

@@ -1,10 +1,9 @@
 """The configuration: defaults, overrides, and one-line errors for bad files."""
 from __future__ import annotations
 
-
 import pytest
-
 from conftest import run_cli
+
 from crawler.config import ConfigError, load_config
 
 

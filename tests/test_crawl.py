@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import DEMO_SITES, ROOT, last_run, rows, run_cli, scrapy_crawl
 
 DEMO_CONFIG = ROOT / "crawler" / "demo" / "demo.toml"

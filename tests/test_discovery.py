@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from conftest import TEST_SITES
+
 from crawler.config import ConfigError, load_config
 from crawler.discovery import DiscoveryError
 from crawler.discovery.arxiv import query_url, read_answer

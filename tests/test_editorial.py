@@ -16,18 +16,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from crawler.config import ConfigError, default_editorial, load_config
-from pipelines.archive import db as storage
-from pipelines.analysis.urls import canonical_url
 from pipelines.analysis.classify import classify
 from pipelines.analysis.dedupe import fingerprint, jaccard, text_shingles
+from pipelines.analysis.summary import LeadSummarizer, TextRankSummarizer, ranked_summary, summarizer_for
+from pipelines.analysis.text import is_traditional, to_simplified
+from pipelines.analysis.urls import canonical_url
+from pipelines.archive import db as storage
+from pipelines.archive.articles import ArticleRecord, store_article
 from pipelines.editorial.editor import add_item, drop_item, edit_item, move_item
-from pipelines.editorial.export import render_editor_markdown, render_json, render_markdown
+from pipelines.editorial.export import convert_issue, render_editor_markdown, render_json, render_markdown
 from pipelines.editorial.importer import IssueFormatError, parse_issue
 from pipelines.editorial.issues import IssueError, build_issue, get_issue, headline_for, publish_issue, store_published
-from pipelines.analysis.text import is_traditional, to_simplified
-from pipelines.archive.articles import ArticleRecord, store_article
-from pipelines.editorial.export import convert_issue
-from pipelines.analysis.summary import LeadSummarizer, TextRankSummarizer, ranked_summary, summarizer_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "editorial"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -121,8 +120,8 @@ def test_terms_are_counted_as_if_the_whole_text_were_segmented():
     """Only the runs of text holding a term are segmented: the counts are those of
     segmenting everything, over the week, the labelled set and the edge cases."""
     from pipelines.analysis.classify import _word_hint, taxonomy_for
-    from pipelines.analysis.text import tokenizer as _tokenizer
     from pipelines.analysis.text import normalize
+    from pipelines.analysis.text import tokenizer as _tokenizer
 
     taxonomy = taxonomy_for(default_editorial())
     assert taxonomy._word_hint is not None  # (the shipped taxonomy takes the short way)

@@ -9,7 +9,6 @@ import sys
 
 import opencc
 import pytest
-
 from conftest import ROOT, MockSite, rows, run_cli, scrapy_crawl
 
 PARAGRAPHS = [

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from conftest import DEMO_SITES, ROOT, SHARED, TEST_SITES
+
 from pipelines.analysis.encoding import decode_html
 from pipelines.extract import SHIPPED_TIMEZONE, extract_article
 

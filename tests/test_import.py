@@ -14,7 +14,7 @@ import pytest
 from crawler.config import load_config
 from pipelines.archive import db as storage
 from pipelines.editorial.export import daily_groups, render_daily_markdown, render_editor_markdown, render_markdown
-from pipelines.editorial.importer import import_paths, parse_issue, read_issue_file, store_parsed
+from pipelines.editorial.importer import parse_issue, read_issue_file, store_parsed
 from pipelines.editorial.issues import get_issue
 from tests.conftest import run_cli
 
@@ -63,7 +63,7 @@ def test_each_fixture_form_imports_with_every_item_title_section_and_link(name):
     expected = EXPECTED[name]
     parsed = read_issue_file(FIXTURES / name)
     assert parsed.layout == expected["layout"] and parsed.date == expected["date"]
-    assert [(i.title, i.url, i.section, [(l["role"], l["url"]) for l in i.links]) for i in parsed.items] == \
+    assert [(i.title, i.url, i.section, [(link["role"], link["url"]) for link in i.links]) for i in parsed.items] == \
         expected["items"]
     assert [extra["url"] for extra in parsed.extras] == expected["extras"]
     assert len(parsed.warnings) == expected["warnings"]
@@ -133,10 +133,12 @@ def test_each_layout_round_trips_what_it_can_express(stored, layout, tmp_path):
         item.position = n
     if layout == "reference":
         text, expected = render_markdown(stored), stored.items
-        shown = lambda i: (i.title, i.url, [l for l in i.links if l["role"] in ("paper", "article", "code")])
+        def shown(i):
+            return (i.title, i.url, [link for link in i.links if link["role"] in ("paper", "article", "code")])
     elif layout == "editor":
         text, expected = render_editor_markdown(stored), stored.items
-        shown = lambda i: (i.title, i.url, i.links, i.section, i.source)
+        def shown(i):
+            return (i.title, i.url, i.links, i.section, i.source)
     else:
         groups = daily_groups(stored)
         text = render_daily_markdown(stored, RULES.moments_chars)
@@ -144,7 +146,8 @@ def test_each_layout_round_trips_what_it_can_express(stored, layout, tmp_path):
         sections = {id(item): name for name, items in groups for item in items}
         for item in expected:
             item.section = sections[id(item)]
-        shown = lambda i: (i.title, i.url, i.section)
+        def shown(i):
+            return (i.title, i.url, i.section)
     back = parse_issue(text, markdown=True)
     assert back.date == stored.date
     assert [shown(i) for i in back.items] == [shown(i) for i in expected]

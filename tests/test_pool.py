@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from conftest import ROOT, env_for, last_run, rows, scrapy_crawl
+
 from pipelines.analysis.pool import WORKER_NICENESS, proc_stat
 
 DEMO_CONFIG = ROOT / "crawler" / "demo" / "demo.toml"

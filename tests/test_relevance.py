@@ -21,11 +21,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import ROOT, SHARED, rows, run_cli, scrapy_crawl
+from relevance_archive import FIRST_ISSUE, WEEKS, build
 from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from conftest import ROOT, SHARED, rows, run_cli, scrapy_crawl
 from crawler.config import default_editorial, load_config
 from crawler.relevance_bench import labelled_figures, measure, read_digest, read_labelled
 from pipelines.analysis import relevance, relevance_fit
@@ -40,7 +41,6 @@ from pipelines.editorial.editor import add_item, drop_item, edit_item, move_item
 from pipelines.editorial.issues import IssueItem, build_issue, store_published
 from pipelines.editorial.labels import labels
 from pipelines.editorial.training import archive_examples, evaluate_archive, train
-from relevance_archive import FIRST_ISSUE, WEEKS, build
 
 FIXTURES = Path(__file__).parent / "fixtures" / "relevance"
 LABELLED = FIXTURES / "labelled.tsv"

@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 
-
 from conftest import AIBRIEF, ROOT, env_for, last_run, rows, run_cli, scrapy_crawl
 
 P = "http://pages.fixture.test"

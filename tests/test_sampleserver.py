@@ -5,8 +5,8 @@ from __future__ import annotations
 import http.client
 
 import pytest
-
 from conftest import DEMO_SITES
+
 from crawler.sampleserver import FAULT_ROUTES, serve_in_thread
 
 

@@ -7,7 +7,6 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import AIBRIEF, ROOT, env_for, rows, run_cli
 
 DATES_FEED = '[[sources]]\nid = "dates"\nurl = "http://feeds.fixture.test/chinese-dates.xml"\n'

@@ -19,8 +19,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import ROOT, TEST_SITES, MockSite, last_run, rows, run_cli, write_config
+
 from crawler.config import load_config
 
 NOW = "2022-10-14T04:00:00+00:00"  # 12:00 in Shanghai on the fixture day

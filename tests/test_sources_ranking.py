@@ -9,10 +9,10 @@ import pytest
 
 from crawler.discovery import DiscoveryError
 from crawler.discovery.hackernews import post_text, read_item, read_top_stories, story_article
+from pipelines.analysis.links import Link
 from pipelines.archive.articles import ArticleRecord, SourceRow, store_article, sync_sources
 from pipelines.archive.db import connect
 from pipelines.archive.discussions import Discussion, record_discussions
-from pipelines.analysis.links import Link
 from pipelines.editorial.compose import MAX_SOURCES, POINTS_CAP, hint_bonus, story_hints
 
 DAY_END = datetime(2022, 10, 14, 16, 0, tzinfo=timezone.utc)

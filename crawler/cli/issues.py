@@ -8,8 +8,14 @@ import click
 
 from crawler.cli.common import App, Failure, _day_callback, day_argument, day_option, handled
 from pipelines.analysis.text import SCRIPTS
-from pipelines.editorial.export import (convert_issue, render_daily_markdown, render_editor_markdown, render_json,
-                                        render_markdown, write_whole)
+from pipelines.editorial.export import (
+    convert_issue,
+    render_daily_markdown,
+    render_editor_markdown,
+    render_json,
+    render_markdown,
+    write_whole,
+)
 from pipelines.editorial.importer import import_paths, issue_files
 from pipelines.editorial.issues import build_configured_issue, list_issues, publish_issue
 from pipelines.editorial.settings import LAYOUTS

@@ -19,19 +19,24 @@ from zoneinfo import ZoneInfo
 from protego import Protego
 
 from crawler.addresses import AddressPolicy, AddressRefused, policy_opener
-
-from schedules.settings import Config, Source
 from crawler.discovery import DiscoveryError, Found, newest, one_line
 from crawler.discovery.arxiv import API_INTERVAL, DEFAULT_DAYS, DEFAULT_MAX_RESULTS, in_window, query_url, read_answer
 from crawler.discovery.feeds import is_wechat, read_feed
 from crawler.discovery.github import read_trending, trending_url
-from crawler.discovery.hackernews import (DEFAULT_MAX_STORIES, DEFAULT_MIN_POINTS, item_url, read_item,
-                                          read_top_stories, top_stories_url)
+from crawler.discovery.hackernews import (
+    DEFAULT_MAX_STORIES,
+    DEFAULT_MIN_POINTS,
+    item_url,
+    read_item,
+    read_top_stories,
+    top_stories_url,
+)
 from crawler.discovery.listings import ListingRules, read_listing
-from crawler.discovery.sitemaps import (DEFAULT_DAYS as SITEMAP_DAYS, DEFAULT_MAX_ENTRIES, MAX_SITEMAP_BYTES,
-                                        read_sitemap, select_entries)
+from crawler.discovery.sitemaps import DEFAULT_DAYS as SITEMAP_DAYS
+from crawler.discovery.sitemaps import DEFAULT_MAX_ENTRIES, MAX_SITEMAP_BYTES, read_sitemap, select_entries
 from crawler.settings import DOWNLOAD_MAXSIZE
 from pipelines.archive import clock
+from schedules.settings import Config, Source
 
 # Sitemaps a check reads below an index or robots.txt: enough to see that they work.
 CHECK_SITEMAPS = 3

@@ -12,8 +12,15 @@ from collections.abc import Iterable
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import (CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError,
-                               DownloadTimeoutError, IgnoreRequest, ResponseDataLossError, UsageError)
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+    UsageError,
+)
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.web._newclient import ResponseFailed
@@ -23,10 +30,9 @@ from crawler import user_agent
 from crawler.config import ConfigError, load_config
 from crawler.items import PageItem
 from crawler.middlewares import AddressRefusedRequest, HostUnreachable
-from pipelines.archive import clock
-from pipelines.archive import frontier
-from pipelines.analysis.urls import canonical_url
 from pipelines.analysis.links import clean_url
+from pipelines.analysis.urls import canonical_url
+from pipelines.archive import clock, frontier
 from pipelines.store import Archive, crawl_config
 
 logger = logging.getLogger(__name__)

@@ -17,8 +17,16 @@ from urllib.parse import urlsplit
 
 from crawler.config import Source
 from crawler.discovery import DiscoveryError
-from crawler.discovery.arxiv import (API_INTERVAL, DEFAULT_DAYS, DEFAULT_MAX_RESULTS, hints, in_window, paper_article,
-                                     query_url, read_answer)
+from crawler.discovery.arxiv import (
+    API_INTERVAL,
+    DEFAULT_DAYS,
+    DEFAULT_MAX_RESULTS,
+    hints,
+    in_window,
+    paper_article,
+    query_url,
+    read_answer,
+)
 from crawler.middlewares import HostPacing
 from crawler.spiders.discovering import DiscoverySpider
 from pipelines.archive import clock

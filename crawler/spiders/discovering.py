@@ -16,12 +16,11 @@ from zoneinfo import ZoneInfo
 import scrapy
 
 from crawler.config import Source
-from crawler.middlewares import AddressRefusedRequest
 from crawler.items import PageItem
+from crawler.middlewares import AddressRefusedRequest
 from crawler.spiders import AibriefSpider, describe_failure
-from pipelines.archive import clock
-from pipelines.archive import fetch_state
 from pipelines.analysis.urls import canonical_url
+from pipelines.archive import clock, fetch_state
 from pipelines.archive.db import parse_iso
 
 logger = logging.getLogger(__name__)

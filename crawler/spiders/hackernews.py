@@ -17,8 +17,16 @@ import logging
 
 from crawler.config import Source
 from crawler.discovery import DiscoveryError
-from crawler.discovery.hackernews import (DEFAULT_MAX_STORIES, DEFAULT_MIN_POINTS, DISCUSSION_LABEL, item_url,
-                                          read_item, read_top_stories, story_article, top_stories_url)
+from crawler.discovery.hackernews import (
+    DEFAULT_MAX_STORIES,
+    DEFAULT_MIN_POINTS,
+    DISCUSSION_LABEL,
+    item_url,
+    read_item,
+    read_top_stories,
+    story_article,
+    top_stories_url,
+)
 from crawler.spiders import describe_failure
 from crawler.spiders.discovering import DiscoverySpider
 from pipelines.analysis.urls import canonical_url

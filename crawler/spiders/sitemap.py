@@ -15,11 +15,15 @@ import re
 
 from crawler.config import Source
 from crawler.discovery import DiscoveryError
-from crawler.discovery.sitemaps import (DEFAULT_DAYS, DEFAULT_MAX_ENTRIES, MAX_SITEMAP_BYTES, read_sitemap,
-                                        select_entries)
+from crawler.discovery.sitemaps import (
+    DEFAULT_DAYS,
+    DEFAULT_MAX_ENTRIES,
+    MAX_SITEMAP_BYTES,
+    read_sitemap,
+    select_entries,
+)
 from crawler.spiders.discovering import DiscoverySpider
-from pipelines.archive import clock
-from pipelines.archive import fetch_state
+from pipelines.archive import clock, fetch_state
 
 logger = logging.getLogger(__name__)
 

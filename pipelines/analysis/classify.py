@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import jieba
 
-from pipelines.analysis.relevance import RelevanceModel, Scores, model_at
+from pipelines.analysis.relevance import RelevanceModel, model_at
 from pipelines.analysis.settings import EditorialSettings, Topic
 from pipelines.analysis.text import normalize, tokenizer
 

@@ -27,10 +27,10 @@ from lxml import etree
 from trafilatura.metadata import extract_title
 from trafilatura.xml import xmltotxt
 
+from pipelines.analysis.authors import find_byline
 from pipelines.analysis.dates import from_timestamp, parse_date
 from pipelines.analysis.encoding import decode_html
 from pipelines.analysis.links import Link, cited_links
-from pipelines.analysis.authors import find_byline
 from pipelines.analysis.sites import adapter_for
 from pipelines.analysis.sites.base import Page, SiteFields, anchors_in, block_text
 
@@ -137,7 +137,7 @@ def extract(body: bytes, url: str | None, *, tz: tzinfo, content_type: str | Non
     if adapter is not None:
         try:
             fields = adapter.extract(page)
-        except Exception as exc:  # a site changed its layout: fall back to the generic path
+        except Exception as exc:  # noqa: BLE001 (a site changed its layout: fall back to the generic path)
             logger.warning("%s adapter failed on %s: %s: %s", adapter.NAME, url, type(exc).__name__, exc)
     if fields.not_article:
         return Extraction(None, fields.not_article)

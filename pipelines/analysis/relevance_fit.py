@@ -22,9 +22,22 @@ from scipy.sparse import hstack  # scipy comes with scikit-learn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from pipelines.analysis.relevance import (CHAR_NGRAMS, Combiner, Evaluation, Example, Figures, LinearTfidf,
-                                          ModelError, ModelInfo, RelevanceModel, Scores, document, logit, prf,
-                                          words_of)
+from pipelines.analysis.relevance import (
+    CHAR_NGRAMS,
+    Combiner,
+    Evaluation,
+    Example,
+    Figures,
+    LinearTfidf,
+    ModelError,
+    ModelInfo,
+    RelevanceModel,
+    Scores,
+    document,
+    logit,
+    prf,
+    words_of,
+)
 
 # The latest share of the training items the combination is fitted on. Three blocks, each
 # predicted from the other two, gave the same figures on the folds of the synthetic archive

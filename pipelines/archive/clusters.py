@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from pipelines.analysis.dedupe import (BANDS, ESTIMATE_MARGIN, MAX_CANDIDATES, MIN_SHINGLES, SAME_STORY_JACCARD,
-                                       Fingerprint, Match, estimated_jaccard, jaccard, same_title_story,
-                                       text_shingles, title_words)
+from pipelines.analysis.dedupe import (
+    BANDS,
+    ESTIMATE_MARGIN,
+    MAX_CANDIDATES,
+    MIN_SHINGLES,
+    SAME_STORY_JACCARD,
+    Fingerprint,
+    Match,
+    estimated_jaccard,
+    jaccard,
+    same_title_story,
+    text_shingles,
+    title_words,
+)
 
 
 def find_matches(db: sqlite_utils.Database, fp: Fingerprint, title: str | None, text: str | None,

@@ -41,8 +41,8 @@ from pipelines.analysis.dedupe import fingerprint, is_rehost
 from pipelines.analysis.settings import EditorialSettings
 from pipelines.analysis.urls import strip_tracking
 from pipelines.archive.clusters import assign_cluster
-from pipelines.archive.discussions import points_by_url
 from pipelines.archive.db import iso, parse_iso
+from pipelines.archive.discussions import points_by_url
 
 logger = logging.getLogger(__name__)
 

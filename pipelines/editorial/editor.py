@@ -18,15 +18,23 @@ from datetime import date
 import sqlite_utils
 
 from pipelines.analysis.classify import Classification, classify, scorer_for
-from pipelines.analysis.relevance import ModelInfo
 from pipelines.analysis.dedupe import fingerprint
+from pipelines.analysis.relevance import ModelInfo
 from pipelines.analysis.settings import EditorialSettings
 from pipelines.analysis.urls import canonical_url, strip_tracking
 from pipelines.archive.clusters import assign_cluster
 from pipelines.archive.db import immediate, iso, utcnow
 from pipelines.editorial.compose import source_name, source_names
-from pipelines.editorial.issues import (Issue, IssueError, IssueItem, _insert_items, _shown_links, get_issue,
-                                       headline_for, top_titles)
+from pipelines.editorial.issues import (
+    Issue,
+    IssueError,
+    IssueItem,
+    _insert_items,
+    _shown_links,
+    get_issue,
+    headline_for,
+    top_titles,
+)
 from pipelines.editorial.labels import record_label
 
 RECLASSIFY_BATCH = 200  # articles a transaction: other writers wait at most that long

@@ -16,11 +16,20 @@ from datetime import datetime, timezone
 
 from lxml import etree
 
-from pipelines.analysis.urls import arxiv_id
 from pipelines.analysis.dates import parse_date
 from pipelines.analysis.links import Link
-from pipelines.analysis.sites.base import (Page, SiteFields, block_text, clean, first, first_text, host_in, meta_content,
-                             meta_contents)
+from pipelines.analysis.sites.base import (
+    Page,
+    SiteFields,
+    block_text,
+    clean,
+    first,
+    first_text,
+    host_in,
+    meta_content,
+    meta_contents,
+)
+from pipelines.analysis.urls import arxiv_id
 
 NAME = "arxiv"
 HOSTS = ("arxiv.org",)

@@ -16,8 +16,18 @@ from copy import deepcopy
 from datetime import datetime
 
 from pipelines.analysis.dates import parse_date
-from pipelines.analysis.sites.base import (Page, SiteFields, block_text, clean, first, first_text, fragment, host_in,
-                             images_in, meta_content)
+from pipelines.analysis.sites.base import (
+    Page,
+    SiteFields,
+    block_text,
+    clean,
+    first,
+    first_text,
+    fragment,
+    host_in,
+    images_in,
+    meta_content,
+)
 
 NAME = "googleblog"
 HOSTS = ("ai.googleblog.com", "googleaiblog.blogspot.com", "research.googleblog.com", "research.google")

@@ -17,8 +17,21 @@ from urllib.parse import parse_qs, urlsplit
 
 from pipelines.analysis.dates import from_timestamp, parse_date
 from pipelines.analysis.links import Link, clean_url, link_role
-from pipelines.analysis.sites.base import (Page, SiteFields, block_text, clean, dig, first, first_text, fragment, host_in,
-                             images_in, meta_content, script_json, split_authors)
+from pipelines.analysis.sites.base import (
+    Page,
+    SiteFields,
+    block_text,
+    clean,
+    dig,
+    first,
+    first_text,
+    fragment,
+    host_in,
+    images_in,
+    meta_content,
+    script_json,
+    split_authors,
+)
 
 NAME = "kr36"
 HOSTS = ("36kr.com",)

@@ -18,8 +18,20 @@ from datetime import datetime
 from html import escape
 
 from pipelines.analysis.dates import from_timestamp, parse_date
-from pipelines.analysis.sites.base import (Page, SiteFields, block_text, clean, dig, first, first_text, fragment, host_in,
-                             images_in, meta_content, script_json)
+from pipelines.analysis.sites.base import (
+    Page,
+    SiteFields,
+    block_text,
+    clean,
+    dig,
+    first,
+    first_text,
+    fragment,
+    host_in,
+    images_in,
+    meta_content,
+    script_json,
+)
 
 NAME = "tencent"
 HOSTS = ("new.qq.com", "inews.qq.com", "news.qq.com")

@@ -11,8 +11,17 @@ from __future__ import annotations
 
 from pipelines.analysis.dates import from_timestamp
 from pipelines.analysis.links import Link, clean_url, link_role
-from pipelines.analysis.sites.base import (Page, SiteFields, block_text, first, first_text, host_in, images_in,
-                             meta_content, script_var)
+from pipelines.analysis.sites.base import (
+    Page,
+    SiteFields,
+    block_text,
+    first,
+    first_text,
+    host_in,
+    images_in,
+    meta_content,
+    script_var,
+)
 
 NAME = "wechat"
 HOSTS = ("mp.weixin.qq.com",)

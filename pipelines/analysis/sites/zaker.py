@@ -15,8 +15,16 @@ import re
 from datetime import datetime
 
 from pipelines.analysis.dates import parse_date
-from pipelines.analysis.sites.base import (Page, SiteFields, block_text, first, first_text, host_in, images_in,
-                             meta_content)
+from pipelines.analysis.sites.base import (
+    Page,
+    SiteFields,
+    block_text,
+    first,
+    first_text,
+    host_in,
+    images_in,
+    meta_content,
+)
 
 NAME = "zaker"
 HOSTS = ("myzaker.com",)

@@ -67,7 +67,7 @@ def parse(text: str, markdown: bool = False) -> ParsedIssue:
         day = date(int(day_text[:4]), int(day_text[4:6]), int(day_text[6:]))
     except ValueError:
         raise IssueFormatError(f"line {title_at + 1}: {day_text} is not a date") from None
-    before = [plain(l) for l in lines[:title_at] if l.strip() and not HEADLINE.match(l.strip())]
+    before = [plain(line) for line in lines[:title_at] if line.strip() and not HEADLINE.match(line.strip())]
     issue = ParsedIssue(date=day, title=plain(lines[title_at]), section=before[-1] if before else "",
                         headline=headline, layout="reference")
 

@@ -27,8 +27,15 @@ from datetime import date
 from pipelines.editorial.export import LINE_START
 from pipelines.editorial.issues import IssueItem, headline_for
 from pipelines.editorial.layouts.markdown import Block, Line, blocks
-from pipelines.editorial.layouts.model import (HEADLINE, TITLE, IssueFormatError, ParsedIssue, link_role,
-                                               parse_yyyymmdd, url_problem)
+from pipelines.editorial.layouts.model import (
+    HEADLINE,
+    TITLE,
+    IssueFormatError,
+    ParsedIssue,
+    link_role,
+    parse_yyyymmdd,
+    url_problem,
+)
 
 _NUMBER = re.compile(r"^\s*(?P<n>[0-9０-９]{1,3})\s*[.．、]\s*")
 _TAG = re.compile(r"^\s*(?:【(?P<a>[^】]*)】|（(?P<b>[^）]*)）|\((?P<c>[^)]*)\))\s*")

@@ -115,7 +115,7 @@ class AddressRefused(Exception):
     """A fetch refused by the address policy; the message is one line."""
 
 
-class _CheckedHTTPConnection(http.client.HTTPConnection):
+class _PeerCheck:
     """Refuses, once connected, a peer the policy refuses: the address connected to is the
     one judged, so a name cannot resolve one way for the check and another for the fetch."""
 
@@ -128,14 +128,12 @@ class _CheckedHTTPConnection(http.client.HTTPConnection):
         _check_peer(self)
 
 
-class _CheckedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args, policy: AddressPolicy, checked_host: str | None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.policy, self.checked_host = policy, checked_host
+class _CheckedHTTPConnection(_PeerCheck, http.client.HTTPConnection):
+    pass
 
-    def connect(self) -> None:
-        super().connect()
-        _check_peer(self)
+
+class _CheckedHTTPSConnection(_PeerCheck, http.client.HTTPSConnection):
+    pass
 
 
 def _check_peer(connection) -> None:

@@ -610,4 +610,5 @@ def _parse_editorial(table: dict, where: _Where) -> EditorialSettings:
         summarizer=summarizer,
         aggregators=tuple(host.lower() for host in aggregators),
         topics=tuple(topics),
+        model="",  # where the trained scorer is depends on the database: load_config resolves it
     )

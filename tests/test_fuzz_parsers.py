@@ -2,8 +2,7 @@
 errors, and the same input parsed twice gives the same result.
 
 Bounded (a fixed number of examples each, no deadline on a shared machine) so that the
-file runs in well under a minute. The editorial importer is not fuzzed here: it is being
-rewritten on another branch, and its new form is not on this one.
+file runs in well under a minute.
 """
 from __future__ import annotations
 
@@ -19,11 +18,14 @@ from hypothesis import strategies as st
 from crawler.config import ConfigError, default_config_text, load_config
 from crawler.discovery import DiscoveryError
 from crawler.discovery.feeds import parse_feed
+from crawler.discovery.listings import ListingRules, read_listing
 from crawler.discovery.sitemaps import read_sitemap
 from pipelines.analysis.authors import find_byline
 from pipelines.analysis.dates import feed_date, from_timestamp, parse_date
 from pipelines.analysis.encoding import decode_html
 from pipelines.analysis.urls import canonical_url
+from pipelines.editorial.importer import IssueFormatError, parse_issue
+from pipelines.extract import extract_article
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2023, 3, 31, 4, 0, tzinfo=timezone.utc)
@@ -184,3 +186,71 @@ def test_the_config_loader_accepts_or_names_the_problem_in_one_line(edits, noise
             load_config(path, Path(folder) / "fuzz.db")
         except ConfigError as exc:
             assert "\n" not in str(exc).strip()
+
+
+# Pieces of every issue layout the importer reads, so that examples reach its readers.
+ISSUE_PIECES = st.sampled_from([
+    "[TOC]\n", "> 导读：本期为 AI 简报 20201120 期，将为您带来 3 条新闻\n", "# 🤖 AI 早报 | 2026.08.22（周六）\n",
+    "> 📌 **今日一句话**：芯片\n", "---\n", "## 🔥 今日精选\n", "## ⭐ GitHub 今日趋势（AI）\n", "## 💡 今日洞察\n",
+    "| [a/b](https://github.com/a/b) | 说明 | 2,858 |\n", "| --- | --- | --- |\n", "🔴 **Waymo** 芯片 — 说明。（[源](https://x.test/a)）\n",
+    "# 1. [标题](https://a.test/1)\n", "## [2. 标题](https://a.test/2) | 来源\n", "## 3.【芯片】[t](https://:80/x)\n",
+    "# 其他\n", "- [链接](http://[::1)\n", "原文：https://a.test/3\n", "> Github：\n", "> https://github.com/x/y\n",
+    "```\n# 不是标题\n```\n", "1. 列表\n", "![](https://img.test/a.png)\n", "嵌入式 AI\n", "AI 簡報 20221014 期\n",
+    "原文:\n", "https://mp.weixin.qq.com/s/abc\n", "- END -\n", "---\ntitle: x\n---\n", "# 嵌入式AI简报 (2022-07-01)：x\n",
+    "- [标题 | 来源](https://b.test/1)\n", "摘要：一句话。\n", "\n", "\\", "[", "](", "<img src=x>",
+])
+issue_texts = st.one_of(st.text(max_size=200), st.lists(ISSUE_PIECES, max_size=25).map("".join))
+
+
+@SLOW_FUZZ
+@given(issue_texts, st.booleans())
+def test_the_importer_reads_or_fails_in_one_line(text, markdown):
+    try:
+        first = parse_issue(text, markdown=markdown, fallback=datetime(2026, 8, 22).date())
+    except IssueFormatError as exc:
+        assert "\n" not in str(exc)
+        return
+    again = parse_issue(text, markdown=markdown, fallback=datetime(2026, 8, 22).date())
+    assert (again.date, again.title, [(i.title, i.url, i.links) for i in again.items]) == \
+        (first.date, first.title, [(i.title, i.url, i.links) for i in first.items])
+
+
+LISTING_PIECES = st.sampled_from([
+    "<html><body>", "</body></html>", "<div class='item'>", "</div>", "<a href='/p/1'>", "<a href='javascript:x'>",
+    "<a href='http://[::1'>", "</a>", "标题", "<span class='time'>", "</span>", "3分钟前", "2022-10-14", "昨天 08:00",
+    "{\"data\": {\"list\": [", "{\"url\": \"/p/2\", \"title\": \"t\", \"date\": \"10月14日\"}", "]}}", ",", "null",
+])
+listing_bodies = st.one_of(st.binary(max_size=200), st.lists(LISTING_PIECES, max_size=20).map(lambda p: "".join(p).encode()))
+LISTING_RULES = [ListingRules.from_options({"item": ".item", "link": "a", "date": ".time"}),
+                 ListingRules.from_options({"format": "json", "item": "data.list", "link": "url", "title": "title",
+                                            "date": "date"})]
+
+
+@SLOW_FUZZ
+@given(listing_bodies, st.sampled_from(LISTING_RULES), st.sampled_from([None, "text/html", "application/json"]))
+def test_listing_pages_read_or_fail_in_one_line(body, rules, content_type):
+    try:
+        first = read_listing(body, "http://list.test/channel", content_type, rules, SHANGHAI, NOW)
+    except DiscoveryError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert read_listing(body, "http://list.test/channel", content_type, rules, SHANGHAI, NOW) == first
+
+
+PAGE_PIECES = st.sampled_from([
+    "<html>", "<head><meta charset='gbk'>", "<title>端侧芯片</title>", "</head>", "<body>", "<article>", "<h1>标题</h1>",
+    "<p>一家公司发布了新的推理芯片，能效提高一倍。</p>", "<div class='date'>2022年10月14日 晚8:00</div>", "作者：张三",
+    "<script>var ct = '1665709920';</script>", "<meta name='author' content='招聘'>", "</article>", "</body></html>",
+    "\xef\xbb\xbf", "<a href='https://arxiv.org/abs/2210.01234'>论文</a>", "<![CDATA[", "<!--", "&#0;", "<svg>",
+])
+pages = st.one_of(st.binary(max_size=300), st.lists(PAGE_PIECES, max_size=20).map(lambda p: "".join(p).encode("utf-8")))
+
+
+@SLOW_FUZZ
+@given(pages, st.sampled_from([None, "https://news.test/a/1.html", "http://[::1"]))
+def test_extraction_gives_an_article_or_none_never_an_exception(body, url):
+    first = extract_article(body, url, now=NOW)
+    again = extract_article(body, url, now=NOW)
+    assert (first is None) == (again is None)
+    if first is not None:
+        assert (first.title, first.text, first.published) == (again.title, again.text, again.published)

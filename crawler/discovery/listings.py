@@ -103,11 +103,15 @@ class Listing:
     filtered: int = 0  # links left out: not http(s), or not matching url_pattern
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def read_listing(body: bytes, url: str, content_type: str | None, rules: ListingRules, tz: tzinfo,
                  now: datetime | None = None) -> Listing:
     """The article links on one listing page, with their hints; DiscoveryError when the
     rules find none."""
     text, _ = decode_html(body, content_type)
+    text = _CONTROL.sub("", text)  # (lxml refuses them in attribute values)
     if not text.strip():
         raise DiscoveryError("empty page")
     pattern = re.compile(rules.url_pattern) if rules.url_pattern else None

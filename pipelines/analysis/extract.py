@@ -30,7 +30,7 @@ from trafilatura.xml import xmltotxt
 from pipelines.analysis.authors import find_byline
 from pipelines.analysis.dates import from_timestamp, parse_date
 from pipelines.analysis.encoding import decode_html
-from pipelines.analysis.links import Link, cited_links
+from pipelines.analysis.links import Link, cited_links, clean_url
 from pipelines.analysis.sites import adapter_for
 from pipelines.analysis.sites.base import Page, SiteFields, anchors_in, block_text
 
@@ -121,7 +121,10 @@ def extract(body: bytes, url: str | None, *, tz: tzinfo, content_type: str | Non
             now: datetime | None = None) -> Extraction:
     """Extract the article in a page, or say why there is none. ``tz``: the zone naive
     dates are read in (the source's, else the configuration's); ``now``: the fetch time,
-    against which relative dates (3分钟前) are read."""
+    against which relative dates (3分钟前) are read. A ``url`` that does not parse is taken
+    for none (nothing is resolved against it)."""
+    if url is not None and clean_url(url) is None:
+        url = None
     html, encoding = decode_html(body, content_type)
     html = _XML_DECLARATION.sub("", html, count=1)
     if not html.strip():

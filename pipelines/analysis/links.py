@@ -60,9 +60,13 @@ def link_role(url: str, label: str = "") -> str:
 def clean_url(raw: str, base: str | None = None) -> str | None:
     """An absolute http(s) URL, trailing punctuation dropped; None for anything else."""
     raw = raw.strip().rstrip(".,;:!?)]}'\"")
-    url = urljoin(base, raw) if base else raw
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        url = urljoin(base, raw) if base else raw
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        return None
+    if parts.scheme not in ("http", "https") or not host:
         return None
     return url
 

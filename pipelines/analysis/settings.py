@@ -35,7 +35,7 @@ class EditorialSettings:
     # configuration loader resolved ``editorial.model``; empty: the taxonomy alone. Where the
     # model is kept follows the database, not the editorial rules: left out of comparisons
     # (and of the taxonomy's cache key).
-    model: str = field(default="", compare=False)
+    model: str = field(compare=False)
 
     def section_of(self, topics: list[str] | tuple[str, ...]) -> str:
         """The section an item with these topics (best first) files under."""

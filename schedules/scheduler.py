@@ -25,7 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from pipelines.archive import clock, runs
 from pipelines.archive.db import connect, parse_iso
-from pipelines.editorial.issues import build_configured_issue, get_issue
+from pipelines.editorial.issues import EmptyPeriod, build_configured_issue, get_issue
 from pipelines.editorial.writer.write import write_for_day
 from schedules.due import DAYS
 from schedules.lock import LockHeld, run_lock
@@ -77,6 +77,9 @@ def build_due_issue(config: Config) -> bool:
                 db.close()
     except LockHeld as exc:
         logger.warning("issue %s build skipped: %s", day, exc)
+        return False
+    except EmptyPeriod as exc:
+        logger.warning("%s", exc)
         return False
     logger.info("issue %s built (%d items)", day, len(issue.items))
     return True

@@ -15,9 +15,19 @@ from pipelines.archive import db as storage
 from pipelines.archive import frontier
 from pipelines.archive.articles import ArticleRecord, store_article
 from pipelines.archive.search import search
+from pipelines.editorial.editor import drop_item
 from pipelines.editorial.export import md_escape, render_json, render_markdown, write_whole
 from pipelines.editorial.importer import IssueFormatError, md_unescape, parse_issue
-from pipelines.editorial.issues import IssueError, build_issue, get_issue, headline_for, publish_issue, store_published
+from pipelines.editorial.issues import (
+    EmptyPeriod,
+    IssueError,
+    build_issue,
+    get_issue,
+    headline_for,
+    period_start,
+    publish_issue,
+    store_published,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SEED = SHARED / "seeds" / "000_23f69d89ce459f38.txt"
@@ -181,9 +191,33 @@ def test_rebuilding_a_draft_replaces_it_and_a_published_issue_never_changes(db):
 def test_publishing_needs_an_issue_with_items(db):
     with pytest.raises(IssueError, match="no issue for 2022-10-14"):
         publish_issue(db, date(2022, 10, 14))
+    with pytest.raises(EmptyPeriod, match="no candidates for the issue of 2022-10-14 .*no issue built"):
+        build(db, date(2022, 10, 14))  # a period with nothing builds no empty issue
+    assert get_issue(db, date(2022, 10, 14)) is None
+    store_article(db, record(1, "2022-10-13T09:00:00+08:00"))
     build(db, date(2022, 10, 14))
+    drop_item(db, date(2022, 10, 14), 1)  # the editor took the one item out
     with pytest.raises(IssueError, match="has no items"):
         publish_issue(db, date(2022, 10, 14))
+
+
+def test_an_issue_covers_the_days_since_the_last_one_or_one_day_for_a_daily_rule(db):
+    for n, when in enumerate(["2022-10-05T09:00:00+08:00", "2022-10-10T09:00:00+08:00", "2022-10-13T09:00:00+08:00"]):
+        store_article(db, record(n + 1, when, title=f"第{n + 1}篇：端侧芯片新闻{'甲乙丙'[n]}"))
+    assert period_start(db, date(2022, 10, 7), SHANGHAI, daily=False) is None  # before the first issue: no bound
+    first = build_issue(db, date(2022, 10, 7), title="AI 簡報 20221007 期", section="嵌入式 AI", max_items=9,
+                        tz=SHANGHAI, editorial=default_editorial())
+    assert [i.article_id for i in first.items] == [1]
+    since = period_start(db, date(2022, 10, 14), SHANGHAI, daily=False)
+    assert since == datetime(2022, 10, 8, tzinfo=SHANGHAI)
+    weekly = build_issue(db, date(2022, 10, 14), title="AI 簡報 20221014 期", section="嵌入式 AI", max_items=9,
+                         tz=SHANGHAI, editorial=default_editorial(), since=since)
+    assert sorted(i.article_id for i in weekly.items) == [2, 3]
+    daily_since = period_start(db, date(2022, 10, 11), SHANGHAI, daily=True)
+    assert daily_since == datetime(2022, 10, 10, tzinfo=SHANGHAI)
+    daily = build_issue(db, date(2022, 10, 11), title="AI 早报", section="", max_items=9, tz=SHANGHAI,
+                        editorial=default_editorial(), since=daily_since)
+    assert [i.article_id for i in daily.items] == [2]
 
 
 def test_headline_shortens_long_titles_to_a_clause():

@@ -16,6 +16,7 @@ from conftest import SHARED, last_run, rows, run_cli
 
 from crawler.cli import cli
 from pipelines.editorial.importer import parse_issue
+from schedules.due import parse_due
 
 SEED = SHARED / "seeds" / "000_23f69d89ce459f38.txt"
 PAGES_FEED = '[[sources]]\nid = "pages"\nurl = "http://feeds.fixture.test/pages.xml"\n'
@@ -98,14 +99,25 @@ def test_crawl_of_an_unknown_source_is_a_usage_error(db_path, config_file):
 
 
 def test_run_builds_the_due_issue_once(site, db_path, config_file):
+    """A daily rule's issue covers a day: the feed's 2022 articles give today's none, and
+    the run says so instead of building an empty issue; a weekly rule's first issue takes
+    them, once."""
     config = config_file(DATES_FEED)
-    config.write_text(config.read_text() + '\n[issue]\ndue = "daily 00:00"\n')
-    first = run_cli("--config", str(config), "--db", str(db_path), "run", site=site)
+    text = config.read_text()
+    config.write_text(text + '\n[issue]\ndue = "daily 00:00"\n')
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    daily = run_cli("--config", str(config), "--db", str(db_path), "run", site=site)
+    assert daily.returncode == 0, daily.stderr
+    assert daily.stdout.strip().endswith(f"no candidates for the issue of {today} "
+                                         f"(since {today - timedelta(days=1)}): no issue built")
+    assert rows(db_path, "SELECT count(*) FROM issues") == [(0,)]
+    config.write_text(text + '\n[issue]\ndue = "fri 00:00"\n')
+    friday = parse_due("fri 00:00").last_due(datetime.now(ZoneInfo("Asia/Shanghai"))).date()
+    first = run_cli("--config", str(config), "--db", str(db_path), "run", site=site)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip().endswith(f"issue {today} built (3 items)")
+    assert first.stdout.strip().endswith(f"issue {friday} built (3 items)")
     second = run_cli("--config", str(config), "--db", str(db_path), "run", site=site)
-    assert second.stdout.strip().endswith(f"issue {today} exists")
+    assert second.stdout.strip().endswith(f"issue {friday} exists")
     assert rows(db_path, "SELECT count(*) FROM issues") == [(1,)]
 
 

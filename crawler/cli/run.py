@@ -15,7 +15,7 @@ from crawler.sampleserver import serve_in_thread
 from pipelines.archive import clock
 from pipelines.archive.db import connect
 from pipelines.editorial.export import render_markdown, write_whole
-from pipelines.editorial.issues import build_configured_issue, get_issue
+from pipelines.editorial.issues import EmptyPeriod, build_configured_issue, get_issue
 from pipelines.editorial.writer.write import write_for_day
 from schedules.lock import run_lock
 from schedules.runner import crawl as run_crawl
@@ -89,8 +89,11 @@ def run(app: App):
                                        max_items=config.issue.max_items, tz=config.tz, command="aibrief run")
                 write_note = f"; {report.line()}"
             if get_issue(db, day) is None:
-                issue = build_configured_issue(db, config, day)
-                issue_note = f"issue {day} built ({len(issue.items)} items)"
+                try:
+                    issue = build_configured_issue(db, config, day)
+                    issue_note = f"issue {day} built ({len(issue.items)} items)"
+                except EmptyPeriod as exc:
+                    issue_note = str(exc)
             else:
                 issue_note = f"issue {day} exists"
         finally:

@@ -158,8 +158,10 @@ def covered(db: sqlite_utils.Database) -> tuple[set[int], set[str]]:
     return clusters, urls
 
 
-def candidates(db: sqlite_utils.Database, day_end: datetime, settings: EditorialSettings, pool: int) -> list[Candidate]:
-    """The best story candidates, at most ``pool`` of them, best first."""
+def candidates(db: sqlite_utils.Database, day_end: datetime, settings: EditorialSettings, pool: int,
+               since: datetime | None = None) -> list[Candidate]:
+    """The best story candidates published in [``since``, ``day_end``), at most ``pool`` of
+    them, best first (no lower bound without ``since``)."""
     threshold = settings.threshold
     half_life = settings.half_life.total_seconds() / 86400
     ceiling = math.log(RELEVANCE_CAP_FACTOR * threshold) + MAX_HINT_BONUS
@@ -172,6 +174,9 @@ def candidates(db: sqlite_utils.Database, day_end: datetime, settings: Editorial
         params: list = [end, threshold]
         sql = ("SELECT id, cluster_id, canonical_url, published, relevance, topics FROM articles"
                " WHERE published < ? AND (relevance IS NULL OR relevance >= ?)")
+        if since is not None:
+            sql += " AND published >= ?"
+            params.append(iso(since))
         if cursor is not None:
             sql += " AND (published < ? OR (published = ? AND id < ?))"
             params += [cursor[0], cursor[0], cursor[1]]
@@ -262,9 +267,10 @@ def cite(db: sqlite_utils.Database, candidate: Candidate, day_end: datetime, set
     return cited, alternates
 
 
-def compose(db: sqlite_utils.Database, day_end: datetime, settings: EditorialSettings, max_items: int) -> list[Pick]:
-    """The items of an issue ending at ``day_end``, in issue order, ranks set."""
-    found = candidates(db, day_end, settings, max(max_items * POOL_FACTOR, max_items))
+def compose(db: sqlite_utils.Database, day_end: datetime, settings: EditorialSettings, max_items: int,
+            since: datetime | None = None) -> list[Pick]:
+    """The items of an issue of the period [``since``, ``day_end``), in issue order, ranks set."""
+    found = candidates(db, day_end, settings, max(max_items * POOL_FACTOR, max_items), since)
     chosen = choose(found, settings, max_items)
     names = source_names(db)
     picks: list[Pick] = []

@@ -41,6 +41,10 @@ class IssueError(Exception):
     """A request about issues that cannot be met; the message is one line."""
 
 
+class EmptyPeriod(IssueError):
+    """The issue's period has no candidates: no (empty) issue is built."""
+
+
 @dataclass(slots=True)
 class IssueItem:
     position: int
@@ -143,13 +147,27 @@ def _issue(row: dict) -> Issue:
                  moments=row["moments"], links=json.loads(row["links"]))
 
 
+def period_start(db: sqlite_utils.Database, day: date, tz: tzinfo, daily: bool) -> datetime | None:
+    """Where the period of the issue of ``day`` starts: for a daily issue, the day before
+    (an issue built in the morning reports the day before and the night); otherwise the day
+    after the latest earlier issue, or no bound before the first issue."""
+    if daily:
+        return datetime.combine(day - timedelta(days=1), time(0, 0), tzinfo=tz)
+    row = db.execute("SELECT max(date) FROM issues WHERE date < ?", [day.isoformat()]).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return datetime.combine(date.fromisoformat(row[0]) + timedelta(days=1), time(0, 0), tzinfo=tz)
+
+
 def build_configured_issue(db: sqlite_utils.Database, config, day: date, max_items: int | None = None,
                            force: bool = False) -> Issue:
-    """:func:`build_issue` with the issue rules, time zone and taxonomy of ``config``; then,
-    when the writer is enabled, :func:`write_into_issue`."""
+    """:func:`build_issue` with the issue rules, time zone, taxonomy and period (by the due
+    rule: a day for a daily rule, the days since the last issue otherwise) of ``config``;
+    then, when the writer is enabled, :func:`write_into_issue`."""
+    since = period_start(db, day, config.tz, daily=len(config.schedule.due.weekdays) == 7)
     built = build_issue(db, day, title=config.issue.title_for(day), section=config.issue.section,
                         max_items=max_items or config.issue.max_items, tz=config.tz, editorial=config.editorial,
-                        force=force)
+                        force=force, since=since)
     if config.writer.enabled and built.items:
         built = write_into_issue(db, built, config.writer, tz=config.tz, daily=config.issue.layout == "daily")
     return built
@@ -198,10 +216,13 @@ def write_into_issue(db: sqlite_utils.Database, issue: Issue, settings: WriterSe
 
 
 def build_issue(db: sqlite_utils.Database, day: date, *, title: str, section: str, max_items: int,
-                tz: tzinfo, editorial: EditorialSettings, force: bool = False) -> Issue:
-    """Write the draft issue for ``day``: relevant stories in no published issue, chosen and
-    ordered by :func:`pipelines.editorial.compose.compose` under ``editorial``. A draft the
-    editor changed by hand is rebuilt only with ``force`` (IssueError otherwise)."""
+                tz: tzinfo, editorial: EditorialSettings, force: bool = False,
+                since: datetime | None = None) -> Issue:
+    """Write the draft issue for ``day``: relevant stories published from ``since`` (no
+    bound without it) in no published issue, chosen and ordered by
+    :func:`pipelines.editorial.compose.compose` under ``editorial``. A draft the editor
+    changed by hand is rebuilt only with ``force`` (IssueError otherwise); a period with
+    no candidates builds nothing (:class:`EmptyPeriod`), and an existing draft stays."""
     day_end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
     with immediate(db):
         existing = _issue_row(db, day)
@@ -210,7 +231,10 @@ def build_issue(db: sqlite_utils.Database, day: date, *, title: str, section: st
         if existing is not None and existing.get("edited_at") and not force:
             raise IssueError(f"the draft of {day.isoformat()} was changed by hand ({existing['edited_at'][:16]} UTC);"
                              " rebuilding would replace those changes: add --force to rebuild it")
-        picks = compose(db, day_end, editorial, max_items)
+        picks = compose(db, day_end, editorial, max_items, since)
+        if not picks:
+            start = f"since {since.astimezone(tz):%Y-%m-%d}" if since else "at all"
+            raise EmptyPeriod(f"no candidates for the issue of {day.isoformat()} ({start}): no issue built")
         articles = [pick.cited for pick in picks]
         items = [IssueItem(position=n, title=a["title"] or a["url"], url=strip_tracking(a["url"]),
                            summary=a["summary"], links=_shown_links(db, a["id"]), article_id=a["id"],

@@ -26,7 +26,16 @@ from pipelines.archive.articles import ArticleRecord, store_article
 from pipelines.editorial.editor import add_item, drop_item, edit_item, move_item
 from pipelines.editorial.export import convert_issue, render_editor_markdown, render_json, render_markdown
 from pipelines.editorial.importer import IssueFormatError, parse_issue
-from pipelines.editorial.issues import IssueError, build_issue, get_issue, headline_for, publish_issue, store_published
+from pipelines.editorial.issues import (
+    Issue,
+    IssueError,
+    IssueItem,
+    build_issue,
+    get_issue,
+    headline_for,
+    publish_issue,
+    store_published,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "editorial"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -549,3 +558,18 @@ def test_the_build_command_says_how_to_rebuild_an_edited_draft(tmp_path):
     refused = run_cli(*base, "issue", "build", "--date", "2022-10-14")
     assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "--force" in refused.stderr
     assert run_cli(*base, "issue", "build", "--date", "2022-10-14", "--force").returncode == 0
+
+
+def test_the_daily_layout_files_items_by_the_articles_language_not_the_titles_script():
+    """A title the writer translated into Chinese still reports an English article: it
+    stays under 国际动态; an item of no known language goes by its title."""
+    from pipelines.editorial.export import daily_groups
+
+    items = [IssueItem(position=1, title="头条", url="https://a.test/0", summary="", rank=1, language="zh"),
+             IssueItem(position=2, title="谷歌发布端侧模型", url="https://blog.test/1", summary="", rank=None, language="en"),
+             IssueItem(position=3, title="地平线发布新芯片", url="https://36kr.test/2", summary="", rank=None, language="zh-cn"),
+             IssueItem(position=4, title="A chip story", url="https://x.test/3", summary="", rank=None),
+             IssueItem(position=5, title="国产芯片", url="https://y.test/4", summary="", rank=None)]
+    issue = Issue(1, DAY, "AI 早报", "", "", "draft", "", "", None, items)
+    groups = {name: [item.position for item in members] for name, members in daily_groups(issue)}
+    assert groups["国际动态"] == [2, 4] and groups["中文圈"] == [3, 5] and groups["今日精选"] == [1]

@@ -192,8 +192,9 @@ def daily_groups(issue: Issue, by_topic: bool = False) -> list[tuple[str, list[I
 
     An issue that already has the daily sections (imported from a 早报) keeps them and its
     order. Otherwise 今日精选 holds the top-ranked items, GitHub repositories go to the
-    table, and the rest are grouped by region (Chinese-language titles under 中文圈, others
-    under 国际动态) or, ``by_topic``, by their ``editorial.sections`` section.
+    table, and the rest are grouped by region (articles in Chinese under 中文圈, others under
+    国际动态, by the article's language, else by its title's script) or, ``by_topic``, by
+    their ``editorial.sections`` section.
     """
     daily_names = {DAILY_FEATURED, DAILY_INTERNATIONAL, DAILY_CHINESE, DAILY_GITHUB}
     groups: dict[str, list[IssueItem]] = {}
@@ -212,12 +213,20 @@ def daily_groups(issue: Issue, by_topic: bool = False) -> list[tuple[str, list[I
         elif by_topic and item.section:
             name = item.section
         else:
-            name = DAILY_CHINESE if _HAN.search(item.title) else DAILY_INTERNATIONAL
+            name = DAILY_CHINESE if _in_chinese(item) else DAILY_INTERNATIONAL
         groups.setdefault(name, []).append(item)
         if name not in order and name != DAILY_GITHUB:
             order.append(name)
     order.append(DAILY_GITHUB)
     return [(name, groups[name]) for name in order if name in groups]
+
+
+def _in_chinese(item: IssueItem) -> bool:
+    """The item reports a Chinese-language article (a translated title does not make an
+    English article Chinese); an item of no known language goes by its title's script."""
+    if item.language:
+        return item.language.lower().startswith("zh")
+    return bool(_HAN.search(item.title))
 
 
 def _is_repository(item: IssueItem) -> bool:

@@ -62,6 +62,9 @@ class IssueItem:
     priority: str | None = None  # the daily layout's mark: top | normal | low
     sources: list[dict[str, str]] = field(default_factory=list)  # every source cited: [{"name", "url"}]
     stars: int | None = None  # a repository's stars, for the daily layout's GitHub table
+    # The cited article's language as the archive has it (read with the issue, not stored
+    # on the item): the daily layout files items by it under 国际动态 or 中文圈.
+    language: str | None = None
 
 
 @dataclass(slots=True)
@@ -127,8 +130,10 @@ def get_issue(db: sqlite_utils.Database, day: date) -> Issue | None:
                   links=json.loads(r["links"]), article_id=r["article_id"], section=r["section"],
                   topics=json.loads(r["topics"]), source=r["source"], image=r["image"],
                   alternates=json.loads(r["alternates"]), rank=r["rank"], priority=r["priority"],
-                  sources=json.loads(r["sources"]), stars=r["stars"])
-        for r in db.query("SELECT * FROM issue_items WHERE issue_id = ? ORDER BY position", [row["id"]])]
+                  sources=json.loads(r["sources"]), stars=r["stars"], language=r["article_language"])
+        for r in db.query("SELECT issue_items.*, articles.language AS article_language FROM issue_items"
+                          " LEFT JOIN articles ON articles.id = issue_items.article_id"
+                          " WHERE issue_id = ? ORDER BY position", [row["id"]])]
     return issue
 
 

@@ -86,19 +86,20 @@ def build_due_issue(config: Config) -> bool:
 
 
 def write_due(config: Config) -> bool:
-    """When the writer is enabled: write for the articles today's issue would pick, so that
-    the build after a crawl finds them written; True if it ran. A failure of the model's
-    endpoint is counted in the writer's run, never a failure of the crawl."""
+    """When the writer is enabled: write for the articles the issue last due would pick, so
+    that the build after a crawl (:func:`build_due_issue`) finds them written; True if it
+    ran. A failure of the model's endpoint is counted in the writer's run, never a failure
+    of the crawl."""
     if not config.writer.enabled:
         return False
-    day = clock.now().astimezone(config.tz).date()
+    day = config.schedule.due.last_due(clock.now().astimezone(config.tz)).date()
     try:
         with run_lock(config.database, "aibrief schedule write"):
             db = connect(config.database)
             try:
                 report = write_for_day(db, day, config.writer, editorial=config.editorial,
                                        max_items=config.issue.max_items, tz=config.tz,
-                                       command="aibrief schedule write")
+                                       daily=config.daily_issues, command="aibrief schedule write")
             finally:
                 db.close()
     except LockHeld as exc:

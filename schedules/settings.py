@@ -100,6 +100,11 @@ class Config:
         return ZoneInfo(self.timezone)
 
     @property
+    def daily_issues(self) -> bool:
+        """The issue falls due every day (a daily rule): its period is a day."""
+        return len(self.schedule.due.weekdays) == 7
+
+    @property
     def analysis(self) -> AnalysisSettings:
         return AnalysisSettings(self.editorial, self.issue.summary_chars)
 

@@ -371,7 +371,7 @@ def test_write_for_a_day_writes_what_the_build_will_pick(tmp_path, chat, db):
     config = configure(tmp_path, chat, issue={"max_items": 4})
     store_week(db)
     report = write_for_day(db, DAY, config.writer, editorial=config.editorial, max_items=4, tz=config.tz,
-                           command="test")
+                           daily=config.daily_issues, command="test")
     assert report.written == 4
     issue = build_configured_issue(db, config, DAY)
     assert len(chat.received) == 5  # the four articles, then the issue's headline and insights

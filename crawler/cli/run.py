@@ -85,8 +85,9 @@ def run(app: App):
         try:
             write_note = ""
             if config.writer.enabled:
-                report = write_for_day(db, app.today(), config.writer, editorial=config.editorial,
-                                       max_items=config.issue.max_items, tz=config.tz, command="aibrief run")
+                report = write_for_day(db, day, config.writer, editorial=config.editorial,
+                                       max_items=config.issue.max_items, tz=config.tz, daily=config.daily_issues,
+                                       command="aibrief run")
                 write_note = f"; {report.line()}"
             if get_issue(db, day) is None:
                 try:

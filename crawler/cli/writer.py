@@ -34,7 +34,7 @@ def write(app: App, day, max_items):
     try:
         report = write_for_day(db, day, config.writer, editorial=config.editorial,
                                max_items=max_items or config.issue.max_items, tz=config.tz,
-                               command="aibrief write")
+                               daily=config.daily_issues, command="aibrief write")
     finally:
         db.close()
     click.echo(f"write {day}: {report.line()}")

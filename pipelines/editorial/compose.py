@@ -31,7 +31,7 @@ import json
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 from urllib.parse import urlsplit
 
 import sqlite_utils
@@ -265,6 +265,18 @@ def cite(db: sqlite_utils.Database, candidate: Candidate, day_end: datetime, set
     alternates = [{"url": strip_tracking(r["url"]), "source": source_name(names, r["source_id"], r["url"]),
                    "title": r["title"] or ""} for r in others]
     return cited, alternates
+
+
+def period_start(db: sqlite_utils.Database, day: date, tz: tzinfo, daily: bool) -> datetime | None:
+    """Where the period of the issue of ``day`` starts: for a daily issue, the day before
+    (an issue built in the morning reports the day before and the night); otherwise the day
+    after the latest earlier issue, or no bound before the first issue."""
+    if daily:
+        return datetime.combine(day - timedelta(days=1), time(0, 0), tzinfo=tz)
+    row = db.execute("SELECT max(date) FROM issues WHERE date < ?", [day.isoformat()]).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return datetime.combine(date.fromisoformat(row[0]) + timedelta(days=1), time(0, 0), tzinfo=tz)
 
 
 def compose(db: sqlite_utils.Database, day_end: datetime, settings: EditorialSettings, max_items: int,

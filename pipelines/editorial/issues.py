@@ -23,7 +23,7 @@ from pipelines.analysis.settings import EditorialSettings
 from pipelines.analysis.urls import canonical_url, strip_tracking
 from pipelines.archive.articles import ArticleRecord, insert_article
 from pipelines.archive.db import immediate, iso, utcnow
-from pipelines.editorial.compose import compose, source_name, source_names
+from pipelines.editorial.compose import compose, period_start, source_name, source_names
 from pipelines.editorial.writer.settings import WriterSettings
 from pipelines.editorial.writer.write import ItemInput, article_writing, write_articles, write_issue
 
@@ -152,24 +152,12 @@ def _issue(row: dict) -> Issue:
                  moments=row["moments"], links=json.loads(row["links"]))
 
 
-def period_start(db: sqlite_utils.Database, day: date, tz: tzinfo, daily: bool) -> datetime | None:
-    """Where the period of the issue of ``day`` starts: for a daily issue, the day before
-    (an issue built in the morning reports the day before and the night); otherwise the day
-    after the latest earlier issue, or no bound before the first issue."""
-    if daily:
-        return datetime.combine(day - timedelta(days=1), time(0, 0), tzinfo=tz)
-    row = db.execute("SELECT max(date) FROM issues WHERE date < ?", [day.isoformat()]).fetchone()
-    if row is None or row[0] is None:
-        return None
-    return datetime.combine(date.fromisoformat(row[0]) + timedelta(days=1), time(0, 0), tzinfo=tz)
-
-
 def build_configured_issue(db: sqlite_utils.Database, config, day: date, max_items: int | None = None,
                            force: bool = False) -> Issue:
     """:func:`build_issue` with the issue rules, time zone, taxonomy and period (by the due
     rule: a day for a daily rule, the days since the last issue otherwise) of ``config``;
     then, when the writer is enabled, :func:`write_into_issue`."""
-    since = period_start(db, day, config.tz, daily=len(config.schedule.due.weekdays) == 7)
+    since = period_start(db, day, config.tz, daily=config.daily_issues)
     built = build_issue(db, day, title=config.issue.title_for(day), section=config.issue.section,
                         max_items=max_items or config.issue.max_items, tz=config.tz, editorial=config.editorial,
                         force=force, since=since)

@@ -128,11 +128,6 @@ def train(db: sqlite_utils.Database, found: TrainingSet, settings: EditorialSett
     return model
 
 
-def trained_models(db: sqlite_utils.Database) -> list[dict]:
-    """The record of every training, newest first."""
-    return list(db.query("SELECT * FROM relevance_models ORDER BY trained_at DESC, id DESC"))
-
-
 def _check(found: TrainingSet) -> None:
     if not found.positives:
         raise ModelError("the archive has no published issue items to learn from "

@@ -25,7 +25,7 @@ import sqlite_utils
 
 from pipelines.analysis.settings import EditorialSettings
 from pipelines.archive.db import immediate, iso, utcnow
-from pipelines.editorial.compose import compose
+from pipelines.editorial.compose import compose, period_start
 from pipelines.editorial.writer.checks import unsupported
 from pipelines.editorial.writer.client import AnswerError, ask, new_client, request_body
 from pipelines.editorial.writer.settings import WriterSettings
@@ -160,12 +160,14 @@ def write_articles(db: sqlite_utils.Database, article_ids: list[int], settings: 
 
 
 def write_for_day(db: sqlite_utils.Database, day: date, settings: WriterSettings, *, editorial: EditorialSettings,
-                  max_items: int, tz: ZoneInfo, command: str) -> RunReport:
-    """Write for the articles the issue of ``day`` would pick now (``aibrief write``, and the
-    scheduler between a crawl and the issue build), so that the build finds them written."""
+                  max_items: int, tz: ZoneInfo, daily: bool, command: str) -> RunReport:
+    """Write for the articles the issue of ``day`` would pick now, of its period
+    (:func:`pipelines.editorial.compose.period_start`; ``aibrief write``, and the scheduler
+    and ``aibrief run`` between a crawl and the issue build), so that the build finds them
+    written."""
     day_end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
     with immediate(db):  # composing classifies articles stored without their analysis
-        picks = compose(db, day_end, editorial, max_items)
+        picks = compose(db, day_end, editorial, max_items, period_start(db, day, tz, daily))
     return write_articles(db, [pick.cited["id"] for pick in picks], settings, tz=tz, command=command)
 
 

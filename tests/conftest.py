@@ -132,3 +132,32 @@ def rows(db: Path, sql: str, params=()) -> list[tuple]:
 def last_run(db: Path) -> dict:
     (row,) = rows(db, "SELECT status, counts, sources FROM crawl_runs ORDER BY id DESC LIMIT 1")
     return {"status": row[0], "counts": json.loads(row[1]), "sources": json.loads(row[2])}
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the session's browser tests, driven by Playwright
+    (its own browser download is not used; ``.ci/run`` installs the package)."""
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "Debian's chromium is not installed (.ci/run installs it)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page; console errors are collected in ``page.errors``."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.errors = []
+    opened.on("console", lambda message: message.type == "error" and opened.errors.append(message.text))
+    opened.on("pageerror", lambda error: opened.errors.append(str(error)))
+    yield opened
+    context.close()

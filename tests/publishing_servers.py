@@ -191,7 +191,7 @@ class Mailbox:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
         self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "data": envelope.content,
-                              "tls": session.ssl is not None, "user": session.login_data})
+                              "tls": session.ssl is not None, "authenticated": session.authenticated})
         return "250 OK"
 
 

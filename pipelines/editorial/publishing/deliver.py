@@ -144,7 +144,7 @@ def deliver(db: sqlite_utils.Database, issue_id: int, day: date, laid_out, outpu
         result.status, result.reason = "failed", f"{exc} (after {exc.tries} tries)"
         result.attempts += exc.tries
     if result.reason:
-        logger.warning("delivery %s (%s) of the issue of %s failed: %s", output.name, output.channel, day,
+        logger.info("delivery %s (%s) of the issue of %s failed: %s", output.name, output.channel, day,
                        result.reason)
     # (The tries of the messages that went out are counted already, by record_part.)
     finish_delivery(db, issue_id, output.name, reason=result.reason, attempts=result.attempts - counted)

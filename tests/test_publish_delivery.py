@@ -62,61 +62,32 @@ def publish_config(path: Path, outputs: str, **publish) -> Path:
     return path
 
 
-def all_channels(hooks, cert: Path, port: int, route: str = "ok", password_env: str = "AIBRIEF_TEST_SMTP") -> str:
-    return f"""
-        [[publish.outputs]]
-        name = "hook"
-        channel = "webhook"
-        sends = "issue"
-        url = "{hooks.url(f'/{route}/webhook/in')}"
-
-        [[publish.outputs]]
-        name = "feishu"
-        channel = "feishu"
-        url_env = "AIBRIEF_TEST_FEISHU_URL"
-        secret_env = "AIBRIEF_TEST_FEISHU_SECRET"
-
-        [[publish.outputs]]
-        name = "dingtalk"
-        channel = "dingtalk"
-        url = "{hooks.url(f'/{route}/dingtalk/robot/send?access_token=tok')}"
-        secret = "{DINGTALK_SECRET}"
-        top = 2
-
-        [[publish.outputs]]
-        name = "wecom"
-        channel = "wecom"
-        url = "{hooks.url(f'/{route}/wecom/webhook/send?key=k1')}"
-        sends = "issue"
-
-        [[publish.outputs]]
-        name = "slack"
-        channel = "slack"
-        url = "{hooks.url(f'/{route}/slack/services/T0/B0/X')}"
-
-        [[publish.outputs]]
-        name = "telegram"
-        channel = "telegram"
-        token_env = "AIBRIEF_TEST_BOT"
-        chat_id = "-1001234"
-        api = "{hooks.url(f'/{route}/telegram')}"
-
-        [[publish.outputs]]
-        name = "mail"
-        channel = "email"
-        sends = "issue"
-        host = "127.0.0.1"
-        port = {port}
-        username = "{SMTP_USER}"
-        password_env = "{password_env}"
-        sender = "brief@example.org"
-        to = ["team@example.org", "lead@example.org"]
-        ca_file = "{cert}"
-    """
+def outputs_toml(*tables: dict) -> str:
+    """``[[publish.outputs]]`` tables, their values written as TOML."""
+    return "\n".join("[[publish.outputs]]\n" + "".join(
+        f"{key} = {json.dumps(str(value) if isinstance(value, Path) else value, ensure_ascii=False)}\n"
+        for key, value in table.items()) for table in tables)
 
 
-def secrets_env(hooks, route: str = "ok") -> dict[str, str]:
-    return {"AIBRIEF_TEST_FEISHU_URL": hooks.url(f"/{route}/feishu/open-apis/bot/v2/hook/abc"),
+def all_channels(hooks, cert: Path, port: int) -> str:
+    return outputs_toml(
+        {"name": "hook", "channel": "webhook", "sends": "issue", "url": hooks.url("/ok/webhook/in")},
+        {"name": "feishu", "channel": "feishu", "url_env": "AIBRIEF_TEST_FEISHU_URL",
+         "secret_env": "AIBRIEF_TEST_FEISHU_SECRET"},
+        {"name": "dingtalk", "channel": "dingtalk", "url": hooks.url("/ok/dingtalk/robot/send?access_token=tok"),
+         "secret": DINGTALK_SECRET, "top": 2},
+        {"name": "wecom", "channel": "wecom", "url": hooks.url("/ok/wecom/webhook/send?key=k1"), "sends": "issue"},
+        {"name": "slack", "channel": "slack", "url": hooks.url("/ok/slack/services/T0/B0/X")},
+        {"name": "telegram", "channel": "telegram", "token_env": "AIBRIEF_TEST_BOT", "chat_id": "-1001234",
+         "api": hooks.url("/ok/telegram")},
+        {"name": "mail", "channel": "email", "sends": "issue", "host": "127.0.0.1", "port": port,
+         "username": SMTP_USER, "password_env": "AIBRIEF_TEST_SMTP", "sender": "brief@example.org",
+         "to": ["team@example.org", "lead@example.org"], "ca_file": cert},
+    )
+
+
+def secrets_env(hooks) -> dict[str, str]:
+    return {"AIBRIEF_TEST_FEISHU_URL": hooks.url("/ok/feishu/open-apis/bot/v2/hook/abc"),
             "AIBRIEF_TEST_FEISHU_SECRET": FEISHU_SECRET, "AIBRIEF_TEST_BOT": BOT_TOKEN,
             "AIBRIEF_TEST_SMTP": SMTP_PASSWORD}
 
@@ -165,7 +136,7 @@ def test_publish_delivers_to_every_channel_in_its_documented_format(tmp_path, db
     markdown = ding.json()
     assert markdown["msgtype"] == "markdown" and markdown["markdown"]["title"] == "AI 簡報 20260822 期"
     text = markdown["markdown"]["text"]
-    assert "1. [地平线发布征程 6 芯片 <b>旗舰</b>](https://news.example.com/j6?id=1&x=2)" in text
+    assert "1. [地平线发布征程 6 芯片 ＜b＞旗舰＜/b＞](https://news.example.com/j6?id=1&x=2)" in text
     assert "2. [Qwen 小模型跑在手机上]" in text and "TinyML" not in text  # top = 2
     assert text.endswith(f"在存档中阅读全文：[{archive}]({archive})")
 
@@ -218,43 +189,15 @@ def test_failures_are_recorded_never_block_the_others_and_are_retried(tmp_path, 
     sends the failed ones again and nothing that went out."""
     controller, mailbox, cert = smtp
     store_issue(db_path, DAY)
-    outputs = f"""
-        [[publish.outputs]]
-        name = "broken"
-        channel = "slack"
-        url = "{hooks.url('/500/slack/a')}"
-
-        [[publish.outputs]]
-        name = "slow"
-        channel = "wecom"
-        url = "{hooks.url('/slow/wecom/b')}"
-
-        [[publish.outputs]]
-        name = "flaky"
-        channel = "webhook"
-        url = "{hooks.url(f'/flaky/webhook/{tmp_path.name}')}"
-
-        [[publish.outputs]]
-        name = "fine"
-        channel = "slack"
-        url = "{hooks.url(f'/ok/slack/{tmp_path.name}')}"
-
-        [[publish.outputs]]
-        name = "mail"
-        channel = "email"
-        host = "127.0.0.1"
-        port = {controller.port}
-        username = "{SMTP_USER}"
-        password = "wrong-password"
-        sender = "brief@example.org"
-        to = ["team@example.org"]
-        ca_file = "{cert}"
-
-        [[publish.outputs]]
-        name = "nosecret"
-        channel = "feishu"
-        url_env = "AIBRIEF_TEST_UNSET_HOOK"
-    """
+    outputs = outputs_toml(
+        {"name": "broken", "channel": "slack", "url": hooks.url('/500/slack/a')},
+        {"name": "slow", "channel": "wecom", "url": hooks.url('/slow/wecom/b')},
+        {"name": "flaky", "channel": "webhook", "url": hooks.url(f'/flaky/webhook/{tmp_path.name}')},
+        {"name": "fine", "channel": "slack", "url": hooks.url(f'/ok/slack/{tmp_path.name}')},
+        {"name": "mail", "channel": "email", "host": "127.0.0.1", "port": controller.port, "username": SMTP_USER,
+         "password": "wrong-password", "sender": "brief@example.org", "to": ["team@example.org"], "ca_file": cert},
+        {"name": "nosecret", "channel": "feishu", "url_env": "AIBRIEF_TEST_UNSET_HOOK"},
+    )
     config = publish_config(tmp_path / "aibrief.toml", outputs, retries=1)
     result = run_cli("--config", str(config), "--db", str(db_path), "issue", "publish", DAY.isoformat())
     assert result.returncode == 1
@@ -288,12 +231,9 @@ def test_a_429_waits_as_long_as_retry_after_says(tmp_path, db_path, hooks):
     """The wait between tries is the server's Retry-After, not the back-off; a Retry-After
     beyond max_retry_wait fails the delivery with that reason (publishing again retries)."""
     store_issue(db_path, DAY)
-    outputs = f"""
-        [[publish.outputs]]
-        name = "limited"
-        channel = "dingtalk"
-        url = "{hooks.url(f'/429/dingtalk/{tmp_path.name}?access_token=t')}"
-    """
+    outputs = outputs_toml(
+        {"name": "limited", "channel": "dingtalk", "url": hooks.url(f'/429/dingtalk/{tmp_path.name}?access_token=t')},
+    )
     config = load_config(publish_config(tmp_path / "aibrief.toml", outputs, backoff=0.5), db_path)
     waits: list[float] = []
     db = connect(db_path)
@@ -323,22 +263,11 @@ def test_long_messages_are_split_or_trimmed_by_the_channels_limit(tmp_path, db_p
     boundaries, each within the limit; a summary is cut, items from the end, to what fits
     with the archive link."""
     store_issue(db_path, DAY, items=sample_items(summary_repeat=40))
-    outputs = f"""
-        [[publish.outputs]]
-        name = "whole"
-        channel = "wecom"
-        sends = "issue"
-        url = "{hooks.url(f'/ok/wecom/whole-{tmp_path.name}')}"
-
-        [[publish.outputs]]
-        name = "brief"
-        channel = "telegram"
-        sends = "summary"
-        top = 3
-        token = "1:x"
-        chat_id = "42"
-        api = "{hooks.url(f'/ok/telegram/brief-{tmp_path.name}')}"
-    """
+    outputs = outputs_toml(
+        {"name": "whole", "channel": "wecom", "sends": "issue", "url": hooks.url(f'/ok/wecom/whole-{tmp_path.name}')},
+        {"name": "brief", "channel": "telegram", "sends": "summary", "top": 3, "token": "1:x", "chat_id": "42",
+         "api": hooks.url(f'/ok/telegram/brief-{tmp_path.name}')},
+    )
     config = publish_config(tmp_path / "aibrief.toml", outputs)
     result = run_cli("--config", str(config), "--db", str(db_path), "issue", "publish", DAY.isoformat())
     assert result.returncode == 0, result.stderr
@@ -348,22 +277,17 @@ def test_long_messages_are_split_or_trimmed_by_the_channels_limit(tmp_path, db_p
     assert parts[0].startswith("### **AI 簡報 20260822 期**")
     assert parts[-1].endswith(f"存档：[{SITE}issues/2026-08-22.html]({SITE}issues/2026-08-22.html)")
     assert deliveries(db_path)["whole"][2] == len(parts)
-    joined = "\n\n".join(parts)
-    for item in sample_items():
-        assert item.title.replace("[", "【") in joined.replace("＊", "*")
+    plain = "\n\n".join(parts).translate(str.maketrans("＜＞＊【】", "<>*[]"))  # as the Markdown shows them
+    assert all(item.title in plain and item.summary.splitlines()[0].strip() in plain for item in sample_items(summary_repeat=40))
     (brief,) = hooks.to(f"/ok/telegram/brief-{tmp_path.name}")
     assert "TinyML on a microcontroller" in brief.json()["text"] and len(brief.json()["text"]) <= 4096
 
 
 def test_a_summary_that_does_not_fit_drops_items_from_the_end(tmp_path, db_path, hooks):
     store_issue(db_path, DAY, headline="头条" * 620)  # the headline alone takes most of WeCom's 4096 bytes
-    outputs = f"""
-        [[publish.outputs]]
-        name = "short"
-        channel = "wecom"
-        top = 3
-        url = "{hooks.url(f'/ok/wecom/short-{tmp_path.name}')}"
-    """
+    outputs = outputs_toml(
+        {"name": "short", "channel": "wecom", "top": 3, "url": hooks.url(f'/ok/wecom/short-{tmp_path.name}')},
+    )
     config = publish_config(tmp_path / "aibrief.toml", outputs)
     result = run_cli("--config", str(config), "--db", str(db_path), "issue", "publish", DAY.isoformat())
     assert result.returncode == 0, result.stderr
@@ -401,11 +325,8 @@ def test_malformed_outputs_are_one_line_errors_naming_the_key(tmp_path, db_path,
 
 
 def test_an_unknown_date_is_one_line_and_sends_nothing(tmp_path, db_path, hooks):
-    config = publish_config(tmp_path / "aibrief.toml", f"""
-        [[publish.outputs]]
-        channel = "slack"
-        url = "{hooks.url(f'/ok/slack/none-{tmp_path.name}')}"
-    """)
+    config = publish_config(tmp_path / "aibrief.toml", outputs_toml(
+        {"channel": "slack", "url": hooks.url(f"/ok/slack/none-{tmp_path.name}")}))
     result = run_cli("--config", str(config), "--db", str(db_path), "issue", "publish", "2026-01-01")
     assert result.returncode == 1
     assert result.stderr == ("aibrief: error: no issue for 2026-01-01 (build it with: aibrief issue build "

@@ -56,8 +56,7 @@ def message_groups(outline: Outline, sends: str, top: int, archive_url: str) -> 
         for entry in section.entries:
             group: Group = [(HEADING, (Run(section.name, bold=True),))] if first and section.name else []
             first = False
-            group.append((TEXT, (Run(f"{entry.mark or str(entry.number) + '.'} ", bold=True),
-                                 Run(entry.title, bold=True))))
+            group.append((TEXT, (Run(f"{entry.mark or str(entry.number) + '.'} {entry.title}", bold=True),)))
             if entry.links:
                 runs: list[Run] = []
                 for label, url in entry.links:
@@ -112,7 +111,8 @@ def split_or_trim(head: Group, groups: list[Group], tail: Group, sends: str,
 def as_markdown(blocks: list[Block]) -> str:
     """DingTalk's and WeCom's Markdown: headings, bold, links and quotes, which both render."""
     def run(r: Run) -> str:
-        text = r.text.replace("[", "【").replace("]", "】").replace("*", "＊")
+        # Link brackets, emphasis stars and tags in the text would be read as Markdown or HTML.
+        text = r.text.replace("[", "【").replace("]", "】").replace("*", "＊").replace("<", "＜").replace(">", "＞")
         if r.url:
             text = f"[{text}]({r.url.replace(' ', '%20').replace('(', '%28').replace(')', '%29')})"
         return f"**{text}**" if r.bold and not r.url else text

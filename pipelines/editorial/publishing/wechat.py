@@ -117,5 +117,5 @@ def download_images(outline: Outline, folder: Path, fetch: Fetch) -> tuple[dict[
         write_whole(folder / name, body)
         found[entry.image] = f"{folder.name}/{name}"
     for warning in warnings:
-        logger.warning("%s", warning)
+        logger.info("%s", warning)
     return found, warnings

@@ -324,6 +324,27 @@ def test_malformed_outputs_are_one_line_errors_naming_the_key(tmp_path, db_path,
     assert rows(db_path, "SELECT status FROM issues") == [("draft",)]  # nothing published on a bad config
 
 
+def test_a_daily_issue_goes_out_in_the_daily_layout(tmp_path, db_path, hooks, smtp):
+    """With issue.layout = "daily" the messages are the 早报's: its dated title and sections,
+    and the e-mail's sender may carry a display name."""
+    controller, mailbox, cert = smtp
+    store_issue(db_path, DAY)
+    config = publish_config(tmp_path / "aibrief.toml", outputs_toml(
+        {"name": "daily", "channel": "slack", "sends": "issue", "url": hooks.url(f"/ok/slack/daily-{tmp_path.name}")},
+        {"name": "mail", "channel": "email", "host": "127.0.0.1", "port": controller.port, "username": SMTP_USER,
+         "password": SMTP_PASSWORD, "sender": "AI 早报 <brief@example.org>", "to": ["team@example.org"],
+         "ca_file": cert}))
+    config.write_text(config.read_text("utf-8") + '\n[issue]\nlayout = "daily"\n', "utf-8")
+    result = run_cli("--config", str(config), "--db", str(db_path), "issue", "publish", DAY.isoformat())
+    assert result.returncode == 0, result.stderr
+    (daily,) = hooks.to(f"/ok/slack/daily-{tmp_path.name}")
+    text = daily.json()["text"]
+    assert text.startswith("*🤖 AI 早报 | 2026.08.22（周六）*") and "*🔥 今日精选*" in text and "*朋友圈版*" in text
+    parsed = email.message_from_bytes(mailbox.messages[-1]["data"], policy=email.policy.default)
+    assert parsed["Subject"] == "🤖 AI 早报 | 2026.08.22（周六）" and parsed["From"].addresses[0].display_name == "AI 早报"
+    assert parsed["Message-ID"].endswith("@example.org>")
+
+
 def test_an_unknown_date_is_one_line_and_sends_nothing(tmp_path, db_path, hooks):
     config = publish_config(tmp_path / "aibrief.toml", outputs_toml(
         {"channel": "slack", "url": hooks.url(f"/ok/slack/none-{tmp_path.name}")}))

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parsedate_to_datetime
+from email.utils import format_datetime, make_msgid, parseaddr, parsedate_to_datetime
 
 import httpx
 import sqlite_utils
@@ -221,7 +221,7 @@ def _send_mail(output: Output, settings: PublishSettings, title: str, blocks: li
     message["From"] = smtp.sender
     message["To"] = ", ".join(smtp.to)
     message["Date"] = format_datetime(datetime.now(timezone.utc))
-    message["Message-ID"] = make_msgid(domain=smtp.sender.rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(domain=parseaddr(smtp.sender)[1].rpartition("@")[2] or None)
     message.set_content(as_plain_text(blocks))
     message.add_alternative(as_html(blocks), subtype="html")
     try:

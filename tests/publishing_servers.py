@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import ipaddress
 import json
+import socket
 import ssl
 import threading
 import time
@@ -24,6 +25,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from pipelines.archive.db import connect
+from pipelines.editorial.issues import IssueItem, store_published
 
 # A 1x1 PNG.
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
@@ -163,11 +171,6 @@ SMTP_USER, SMTP_PASSWORD = "digest", "s3cret-pass"
 
 def self_signed_cert(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key, made with the cryptography package."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.timezone.utc)
@@ -215,8 +218,6 @@ def start_smtp_server(folder: Path) -> tuple[Controller, Mailbox, Path]:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -227,9 +228,7 @@ def _free_port() -> int:
 WECHAT_ARTICLE = "https://mp.weixin.qq.com/s/AbCdEf123"
 
 
-def sample_items(image_url: str | None = None, summary_repeat: int = 1) -> list:
-    from pipelines.editorial.issues import IssueItem
-
+def sample_items(image_url: str | None = None, summary_repeat: int = 1) -> list[IssueItem]:
     long = "这款芯片把推理功耗降到一瓦以内，面向摄像头与机器人。" * summary_repeat
     return [
         IssueItem(position=1, title="地平线发布征程 6 芯片 <b>旗舰</b>", url="https://news.example.com/j6?id=1&x=2",
@@ -245,13 +244,10 @@ def sample_items(image_url: str | None = None, summary_repeat: int = 1) -> list:
     ]
 
 
-def store_issue(db_path: Path, day: dt.date, *, status: str = "draft", items: list | None = None,
+def store_issue(db_path: Path, day: dt.date, *, status: str = "draft", items: list[IssueItem] | None = None,
                 headline: str | None = None):
     """An issue of ``day`` in the archive at ``db_path``: stored as an import would, then
     turned back into a draft unless ``status`` is "published"."""
-    from pipelines.archive.db import connect
-    from pipelines.editorial.issues import store_published
-
     db = connect(db_path)
     try:
         issue, _ = store_published(db, day, title=f"AI 簡報 {day:%Y%m%d} 期", section="嵌入式 AI",

@@ -5,12 +5,18 @@ page as Referer; checked as text and as Chromium renders it."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import urlsplit
 
 import lxml.html
 import pytest
 from conftest import run_cli, write_config
 from publishing_servers import PNG, WECHAT_ARTICLE, sample_items, start_recording_server, store_issue
+from test_output_escaping import hostile_issue
+
+from pipelines.editorial.publishing.outline import outline
+from pipelines.editorial.publishing.site import SiteOptions, issue_html
+from pipelines.editorial.publishing.wechat import render_wechat
 
 DAY = dt.date(2026, 8, 22)
 
@@ -117,3 +123,19 @@ def test_chromium_renders_the_styles_the_fragment_carries(db_path, page):
     assert page.eval_on_selector("body > section > p:last-of-type", "e => e.textContent") == \
         "[4] https://github.com/example/tinyml"
     assert page.errors == []
+
+
+@pytest.mark.parametrize("layout", ["reference", "daily"])
+def test_what_a_page_said_stays_text_in_the_fragment_and_the_archive_page(layout):
+    """A hostile title, summary, source or URL: no script, frame or image, no javascript:
+    link or reference, in the WeChat fragment or the archive's page."""
+    issue = hostile_issue()
+    options = SiteOptions("AI 簡報", "", layout, 120, "fetched")
+    for html in (render_wechat(outline(issue, layout, 120)), issue_html(issue, options)):
+        fragment = lxml.html.fragment_fromstring(html, create_parent="div")
+        assert {e.tag for e in fragment.iter()} & {"script", "iframe", "img", "b"} == set()
+        assert not any(e.get("onerror") for e in fragment.iter())
+        assert all(a.get("href").startswith("https://") for a in fragment.iter("a"))
+        references = [p.text_content() for p in fragment.iter("p") if re.match(r"\[\d+\] ", p.text_content())]
+        assert all(re.match(r"\[\d+\] https://", line) for line in references), references
+        assert "芯片<script>alert(1)</script>" in fragment.text_content()

@@ -42,7 +42,7 @@ from pipelines.editorial.publishing.channels import (
     message_groups,
     split_or_trim,
 )
-from pipelines.editorial.publishing.outline import outline
+from pipelines.editorial.publishing.outline import Outline, outline
 from pipelines.editorial.publishing.settings import Output, PublishSettings
 from pipelines.editorial.publishing.site import issue_page
 
@@ -105,7 +105,7 @@ def publish_and_deliver(db: sqlite_utils.Database, config, day: date, *, retry_f
     return Publication(issue, results)
 
 
-def deliver(db: sqlite_utils.Database, issue_id: int, day: date, laid_out, output: Output,
+def deliver(db: sqlite_utils.Database, issue_id: int, day: date, laid_out: Outline, output: Output,
             settings: PublishSettings, *, retry_failed: bool, sleep: Callable[[float], None]) -> DeliveryResult:
     """One output's delivery of the issue, claimed, sent and recorded."""
     start = claim_delivery(db, issue_id, output.name, output.channel, retry_failed)

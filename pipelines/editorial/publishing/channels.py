@@ -209,6 +209,7 @@ class Channel:
     says the message was refused."""
 
     limit: int | None = None  # None: no documented limit
+    smtp = False  # sent by e-mail, not posted
 
     def payload(self, title: str, blocks: list[Block], about: About) -> dict:
         raise NotImplementedError
@@ -335,6 +336,15 @@ class Telegram(Channel):
         return None if isinstance(data, dict) and data.get("ok") else f"refused: {data.get('description', data)}"
 
 
+class Email(Channel):
+    """Sent through SMTP rather than posted (:mod:`.deliver`): a subject and two bodies, no limit."""
+
+    smtp = True
+
+    def payload(self, title: str, blocks: list[Block], about: About) -> dict:
+        return {"subject": title, "text": as_plain_text(blocks), "html": as_html(blocks)}
+
+
 class Webhook(Channel):
     """Any JSON endpoint: the issue's fields, its text as Markdown and as plain text."""
 
@@ -348,4 +358,4 @@ class Webhook(Channel):
 
 
 CHANNELS: dict[str, Channel] = {"webhook": Webhook(), "feishu": Feishu(), "dingtalk": DingTalk(), "wecom": WeCom(),
-                                "slack": Slack(), "telegram": Telegram()}
+                                "slack": Slack(), "telegram": Telegram(), "email": Email()}

@@ -37,8 +37,6 @@ from pipelines.editorial.publishing.channels import (
     About,
     Block,
     MessageTooLong,
-    as_html,
-    as_plain_text,
     message_groups,
     split_or_trim,
 )
@@ -118,16 +116,13 @@ def deliver(db: sqlite_utils.Database, issue_id: int, day: date, laid_out: Outli
             raise Refused(output.missing)
         archive_url = settings.page_url(issue_page(day))
         head, groups, tail = message_groups(laid_out, output.sends, output.top, archive_url)
-        if output.channel == "email":
-            messages = [head + [b for g in groups for b in g] + tail]
-        else:
-            channel = CHANNELS[output.channel]
-            about = About(day.isoformat(), laid_out.headline, archive_url, output.sends, 1, 1)
+        channel = CHANNELS[output.channel]
+        about = About(day.isoformat(), laid_out.headline, archive_url, output.sends, 1, 1)
 
-            def fits(blocks: list[Block]) -> bool:
-                return channel.limit is None or channel.size(
-                    channel.payload(laid_out.title + _LONGEST_PART, blocks, about)) <= channel.limit
-            messages = split_or_trim(head, groups, tail, output.sends, fits)
+        def fits(blocks: list[Block]) -> bool:
+            return channel.limit is None or channel.size(
+                channel.payload(laid_out.title + _LONGEST_PART, blocks, about)) <= channel.limit
+        messages = split_or_trim(head, groups, tail, output.sends, fits)
         for n in range(start, len(messages)):
             title = laid_out.title if len(messages) == 1 else PART_TITLE.format(
                 title=laid_out.title, part=n + 1, parts=len(messages))
@@ -144,8 +139,7 @@ def deliver(db: sqlite_utils.Database, issue_id: int, day: date, laid_out: Outli
         result.status, result.reason = "failed", f"{exc} (after {exc.tries} tries)"
         result.attempts += exc.tries
     if result.reason:
-        logger.info("delivery %s (%s) of the issue of %s failed: %s", output.name, output.channel, day,
-                       result.reason)
+        logger.info("delivery %s (%s) of the issue of %s failed: %s", output.name, output.channel, day, result.reason)
     # (The tries of the messages that went out are counted already, by record_part.)
     finish_delivery(db, issue_id, output.name, reason=result.reason, attempts=result.attempts - counted)
     return result
@@ -175,11 +169,12 @@ def _with_retries(send: Callable[[], None], settings: PublishSettings, sleep: Ca
 
 
 def _send(output: Output, settings: PublishSettings, title: str, blocks: list[Block], about: About) -> None:
-    if output.channel == "email":
-        _send_mail(output, settings, title, blocks)
-        return
     channel = CHANNELS[output.channel]
-    request = channel.request(output, channel.payload(title, blocks, about), time.time())
+    payload = channel.payload(title, blocks, about)
+    if channel.smtp:
+        _send_mail(output, settings, payload)
+        return
+    request = channel.request(output, payload, time.time())
     try:
         with httpx.Client(timeout=settings.timeout, follow_redirects=False) as client:
             answer = client.post(request.url, content=request.body, headers=request.headers)
@@ -214,16 +209,16 @@ def _retry_after(answer: httpx.Response) -> float | None:
     return float(wait) if isinstance(wait, int | float) else None
 
 
-def _send_mail(output: Output, settings: PublishSettings, title: str, blocks: list[Block]) -> None:
+def _send_mail(output: Output, settings: PublishSettings, payload: dict) -> None:
     smtp = output.smtp
     message = EmailMessage()
-    message["Subject"] = title
+    message["Subject"] = payload["subject"]
     message["From"] = smtp.sender
     message["To"] = ", ".join(smtp.to)
     message["Date"] = format_datetime(datetime.now(timezone.utc))
     message["Message-ID"] = make_msgid(domain=parseaddr(smtp.sender)[1].rpartition("@")[2] or None)
-    message.set_content(as_plain_text(blocks))
-    message.add_alternative(as_html(blocks), subtype="html")
+    message.set_content(payload["text"])
+    message.add_alternative(payload["html"], subtype="html")
     try:
         with smtplib.SMTP(smtp.host, smtp.port, timeout=settings.timeout) as session:
             session.ehlo()

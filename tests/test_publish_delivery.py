@@ -143,7 +143,7 @@ def test_publish_delivers_to_every_channel_in_its_documented_format(tmp_path, db
     (wecom,) = [r for r in sent if "/wecom/" in r.path]
     content = wecom.json()["markdown"]["content"]
     assert wecom.json()["msgtype"] == "markdown" and wecom.query["key"] == ["k1"]
-    assert "> 第二段：量产时间定在明年。" in content and "**端侧与嵌入式 AI**" in content  # the whole issue
+    assert "> 第二段：量产时间定在明年。" in content and "### 端侧与嵌入式 AI" in content  # the whole issue
 
     (slack,) = [r for r in sent if "/slack/" in r.path]
     assert "<https://news.example.com/j6?id=1&amp;x=2|地平线发布征程 6 芯片 &lt;b&gt;旗舰&lt;/b&gt;>" in slack.json()["text"]
@@ -274,7 +274,7 @@ def test_long_messages_are_split_or_trimmed_by_the_channels_limit(tmp_path, db_p
     parts = [r.json()["markdown"]["content"] for r in hooks.to(f"/ok/wecom/whole-{tmp_path.name}")]
     assert len(parts) > 1 and all(len(p.encode()) <= 4096 for p in parts)
     assert f"whole (wecom): delivered, {len(parts)} messages" in result.stdout
-    assert parts[0].startswith("### **AI 簡報 20260822 期**")
+    assert parts[0].startswith("### AI 簡報 20260822 期")
     assert parts[-1].endswith(f"存档：[{SITE}issues/2026-08-22.html]({SITE}issues/2026-08-22.html)")
     assert deliveries(db_path)["whole"][2] == len(parts)
     plain = "\n\n".join(parts).translate(str.maketrans("＜＞＊【】", "<>*[]"))  # as the Markdown shows them

@@ -41,7 +41,7 @@ class MessageTooLong(Exception):
 
 def message_groups(outline: Outline, sends: str, top: int, archive_url: str) -> tuple[Group, list[Group], Group]:
     """The message's head (title, headline), its groups, and its tail (the archive link)."""
-    head: Group = [(HEADING, (Run(outline.title, bold=True),))]
+    head: Group = [(HEADING, (Run(outline.title),))]
     if outline.headline:
         head.append((TEXT, (Run(outline.headline),)))
     tail: Group = [(TEXT, (Run("在存档中阅读全文：" if sends == "summary" else "存档："), Run(archive_url, archive_url)))] \
@@ -54,7 +54,7 @@ def message_groups(outline: Outline, sends: str, top: int, archive_url: str) -> 
     for section in outline.sections:
         first = True
         for entry in section.entries:
-            group: Group = [(HEADING, (Run(section.name, bold=True),))] if first and section.name else []
+            group: Group = [(HEADING, (Run(section.name),))] if first and section.name else []
             first = False
             group.append((TEXT, (Run(f"{entry.mark or str(entry.number) + '.'} {entry.title}", bold=True),)))
             if entry.links:
@@ -66,10 +66,10 @@ def message_groups(outline: Outline, sends: str, top: int, archive_url: str) -> 
             group += [(QUOTE, (Run(paragraph),)) for paragraph in entry.summary]
             groups.append(group)
     if outline.insights:
-        groups.append([(HEADING, (Run(INSIGHTS_HEADING, bold=True),))]
+        groups.append([(HEADING, (Run(INSIGHTS_HEADING),))]
                       + [(TEXT, (Run(f"{n}. {text}"),)) for n, text in enumerate(outline.insights, start=1)])
     if outline.moments:
-        groups.append([(HEADING, (Run(MOMENTS_HEADING, bold=True),))] + [(TEXT, (Run(line),)) for line in outline.moments])
+        groups.append([(HEADING, (Run(MOMENTS_HEADING),))] + [(TEXT, (Run(line),)) for line in outline.moments])
     return head, groups, tail
 
 
@@ -136,8 +136,8 @@ def as_slack(blocks: list[Block]) -> str:
         if r.url:
             return f"<{esc(r.url)}|{esc(r.text).replace('|', '｜')}>"
         return f"*{esc(r.text)}*" if r.bold else esc(r.text)
-    prefix = {HEADING: "", TEXT: "", QUOTE: "> "}
-    return "\n\n".join(prefix[kind] + "".join(run(r) for r in runs) for kind, runs in blocks)
+    wrap = {HEADING: "*{}*", TEXT: "{}", QUOTE: "> {}"}
+    return "\n\n".join(wrap[kind].format("".join(run(r) for r in runs)) for kind, runs in blocks)
 
 
 def as_html(blocks: list[Block], telegram: bool = False) -> str:

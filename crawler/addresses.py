@@ -146,6 +146,11 @@ def _check_peer(connection) -> None:
         raise AddressRefused(f"not fetched, {reason}")
 
 
+def _host(req: urllib.request.Request) -> str:
+    """The request's host name, without the port ``req.host`` may carry (allow_hosts names hosts)."""
+    return urlsplit(req.full_url).hostname or req.host
+
+
 class _CheckedHTTPHandler(urllib.request.HTTPHandler):
     def __init__(self, policy: AddressPolicy) -> None:
         super().__init__()
@@ -153,7 +158,7 @@ class _CheckedHTTPHandler(urllib.request.HTTPHandler):
 
     def http_open(self, req):
         return self.do_open(functools.partial(_CheckedHTTPConnection, policy=self.policy,
-                                              checked_host=None if req.has_proxy() else req.host), req)
+                                              checked_host=None if req.has_proxy() else _host(req)), req)
 
 
 class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
@@ -163,7 +168,7 @@ class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
 
     def https_open(self, req):
         # (A proxied https request tunnels through the proxy: the proxy connects.)
-        checked = None if req._tunnel_host else req.host
+        checked = None if req._tunnel_host else _host(req)
         return self.do_open(functools.partial(_CheckedHTTPSConnection, policy=self.policy, checked_host=checked),
                             req, context=self._context)
 

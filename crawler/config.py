@@ -29,6 +29,7 @@ from crawler.discovery.listings import ListingRules
 from pipelines.analysis.settings import EditorialSettings, Topic
 from pipelines.analysis.summary import SUMMARIZERS
 from pipelines.analysis.text import SCRIPTS
+from pipelines.editorial.publishing.settings import CHANNELS, SENDS, Output, PublishSettings, SmtpSettings
 from pipelines.editorial.settings import LAYOUTS, IssueRules
 from pipelines.editorial.writer.settings import WriterSettings
 from schedules.due import parse_due
@@ -42,7 +43,7 @@ DEFAULT_SOURCE_URLS = {"arxiv": "https://export.arxiv.org/api/query", "github-tr
                        "hackernews": "https://hacker-news.firebaseio.com/v0/"}
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 # Tables whose keys a configuration may leave out: the shipped file's values stand in.
-DEFAULTED_TABLES = ("crawl", "issue", "schedule", "editorial", "writer")
+DEFAULTED_TABLES = ("crawl", "issue", "schedule", "editorial", "writer", "publish")
 
 
 class ConfigError(Exception):
@@ -203,7 +204,7 @@ def _table(data: dict, name: str, where: _Where) -> dict:
 
 def _parse(data: dict, where: _Where) -> Config:
     _no_unknown(data, {"timezone", "database", "max_size_mb", "crawl", "issue", "sources", "schedule", "editorial",
-                      "writer"}, where, "")
+                      "writer", "publish"}, where, "")
     timezone = _check_zone(_get(data, "timezone", str, where, "", _shipped_tables()["timezone"]), where, "timezone")
     database = Path(_get(data, "database", str, where, "", ""))
 
@@ -271,9 +272,10 @@ def _parse(data: dict, where: _Where) -> Config:
         _positive(max_size, where, "max_size_mb")
     editorial = _parse_editorial(_get(data, "editorial", dict, where, "", {}), where)
     writer = _parse_writer(_table(data, "writer", where), where, issue)
+    publish = _parse_publish(_table(data, "publish", where), where)
     return Config(path=None, timezone=timezone, database=database, crawl=crawl, issue=issue,
                   sources=tuple(sources), schedule=schedule, max_size_mb=max_size, editorial=editorial,
-                  writer=writer)
+                  writer=writer, publish=publish)
 
 
 WRITER_KEYS = {"enabled", "base_url", "model", "api_key_env", "timeout", "concurrency", "retries", "backoff",
@@ -322,6 +324,113 @@ def _parse_writer(table: dict, where: _Where, issue: IssueRules) -> WriterSettin
         article_prompt=templates["article_prompt"],
         issue_prompt=templates["issue_prompt"],
     )
+
+
+# --- publishing: [publish] and its [[publish.outputs]] ------------------------------------
+# The defaults every output takes unless it says otherwise sit in [publish] beside the
+# retry settings; a secret is given inline or, better, by the environment variable named
+# in KEY_env. An empty variable is no configuration error (other commands must still run):
+# the output records it as its failure when it is sent.
+
+PUBLISH_KEYS = {"site_url", "timeout", "retries", "backoff", "max_retry_wait", "sends", "top", "starttls",
+                "telegram_api", "outputs"}
+OUTPUT_KEYS = {"name", "channel", "sends", "top"}
+# Beyond OUTPUT_KEYS, by channel; a key with an "_env" twin is a secret.
+CHANNEL_KEYS = {
+    "webhook": {"url"},
+    "feishu": {"url", "secret"},
+    "dingtalk": {"url", "secret"},
+    "wecom": {"url"},
+    "slack": {"url"},
+    "telegram": {"token", "chat_id", "api"},
+    "email": {"host", "port", "username", "password", "sender", "to", "starttls", "ca_file"},
+}
+SECRETS = {"url", "secret", "token", "password"}
+REQUIRED_KEYS = {"webhook": ("url",), "feishu": ("url",), "dingtalk": ("url",), "wecom": ("url",), "slack": ("url",),
+                 "telegram": ("token", "chat_id"), "email": ("host", "port", "sender", "to")}
+
+
+def _parse_publish(table: dict, where: _Where) -> PublishSettings:
+    p = "publish."
+    _no_unknown(table, PUBLISH_KEYS, where, p)
+    site_url = _get(table, "site_url", str, where, p)
+    if site_url:
+        _check_url(site_url, where, p + "site_url")
+    defaults = {"sends": _get(table, "sends", str, where, p), "top": _get(table, "top", int, where, p),
+                "starttls": _get(table, "starttls", bool, where, p),
+                "api": _check_url(_get(table, "telegram_api", str, where, p), where, p + "telegram_api")}
+    if defaults["sends"] not in SENDS:
+        raise where.error(p + "sends", f"{defaults['sends']!r} is not one of {', '.join(SENDS)}")
+    _positive(defaults["top"], where, p + "top")
+    outputs: list[Output] = []
+    for n, output in enumerate(_get(table, "outputs", list, where, p)):
+        if not isinstance(output, dict):
+            raise where.error(f"{p}outputs[{n}]", "must be a table ([[publish.outputs]])")
+        parsed = _parse_output(output, where, f"{p}outputs[{n}].", n, defaults)
+        if any(o.name == parsed.name for o in outputs):
+            raise where.error(f"{p}outputs[{n}].name", f"duplicate output name {parsed.name!r}")
+        outputs.append(parsed)
+    return PublishSettings(
+        site_url=site_url,
+        timeout=_positive(_get(table, "timeout", float, where, p), where, p + "timeout"),
+        retries=_positive(_get(table, "retries", int, where, p), where, p + "retries", allow_zero=True),
+        backoff=_positive(_get(table, "backoff", float, where, p), where, p + "backoff", allow_zero=True),
+        max_retry_wait=_positive(_get(table, "max_retry_wait", float, where, p), where, p + "max_retry_wait",
+                                 allow_zero=True),
+        outputs=tuple(outputs),
+    )
+
+
+def _parse_output(table: dict, where: _Where, prefix: str, n: int, defaults: dict) -> Output:
+    channel = _get(table, "channel", str, where, prefix)
+    if channel not in CHANNELS:
+        raise where.error(prefix + "channel", f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
+    name = _get(table, "name", str, where, prefix, f"{channel}-{n + 1}")
+    if not SOURCE_ID.match(name):
+        raise where.error(prefix + "name", f"{name!r} must be lower-case letters, digits, '.', '_' or '-'")
+    prefix = f"publish.outputs[{name}]."
+    keys = CHANNEL_KEYS[channel]
+    _no_unknown(table, OUTPUT_KEYS | keys | {f"{k}_env" for k in keys & SECRETS}, where, prefix)
+    values: dict[str, Any] = {}
+    missing: list[str] = []
+    for key in sorted(keys):
+        kind = {"port": int, "starttls": bool, "to": list}.get(key, str)
+        value = _get(table, key, kind, where, prefix, None)
+        if key in SECRETS and f"{key}_env" in table:
+            env = _get(table, f"{key}_env", str, where, prefix)
+            if value is not None:
+                raise where.error(prefix + key, f"give {key} or {key}_env, not both")
+            if not _ENV_NAME.match(env):
+                raise where.error(prefix + f"{key}_env", f"{env!r} is not an environment variable name")
+            value = os.environ.get(env, "")
+            if not value:
+                missing.append(f"environment variable {env} ({key}) is not set")
+        elif value is None and key in REQUIRED_KEYS[channel]:
+            raise where.error(prefix + key, f"missing (a {channel} output needs {', '.join(REQUIRED_KEYS[channel])})")
+        values[key] = value
+    if channel != "telegram" and values.get("url") and not missing:
+        _check_url(values["url"], where, prefix + "url")
+    sends = _get(table, "sends", str, where, prefix, defaults["sends"])
+    if sends not in SENDS:
+        raise where.error(prefix + "sends", f"{sends!r} is not one of {', '.join(SENDS)}")
+    smtp = None
+    if channel == "email":
+        recipients = values["to"]
+        if not recipients or not all(isinstance(r, str) and "@" in r for r in recipients):
+            raise where.error(prefix + "to", "must be a list of e-mail addresses")
+        if "@" not in values["sender"]:
+            raise where.error(prefix + "sender", f"{values['sender']!r} is not an e-mail address")
+        ca_file = values.get("ca_file") or ""
+        smtp = SmtpSettings(host=values["host"], port=_positive(values["port"], where, prefix + "port"),
+                            username=values.get("username") or "", password=values.get("password") or "",
+                            sender=values["sender"], to=tuple(recipients),
+                            starttls=defaults["starttls"] if values.get("starttls") is None else values["starttls"],
+                            ca_file=ca_file)
+    return Output(name=name, channel=channel, sends=sends,
+                  top=_positive(_get(table, "top", int, where, prefix, defaults["top"]), where, prefix + "top"),
+                  url=values.get("api") or defaults["api"] if channel == "telegram" else values.get("url") or "",
+                  secret=values.get("secret") or "", token=values.get("token") or "",
+                  chat_id=values.get("chat_id") or "", smtp=smtp, missing="; ".join(missing))
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")

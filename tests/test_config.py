@@ -108,10 +108,11 @@ def test_every_user_default_is_in_the_shipped_file_once():
     import dataclasses
 
     from pipelines.analysis.settings import EditorialSettings
+    from pipelines.editorial.publishing.settings import Output, PublishSettings, SmtpSettings
     from pipelines.editorial.settings import IssueRules
     from schedules.settings import CrawlSettings, ScheduleSettings
 
-    for record in (CrawlSettings, IssueRules, ScheduleSettings, EditorialSettings):
+    for record in (CrawlSettings, IssueRules, ScheduleSettings, EditorialSettings, PublishSettings, Output, SmtpSettings):
         assert all(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
                    for f in dataclasses.fields(record)), record
 

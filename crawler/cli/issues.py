@@ -6,7 +6,10 @@ from pathlib import Path
 
 import click
 
+from crawler import user_agent
+from crawler.addresses import policy_for
 from crawler.cli.common import App, Failure, _day_callback, day_argument, day_option, handled
+from crawler.discovery.check import FetchError, fetch_once
 from pipelines.analysis.text import SCRIPTS
 from pipelines.editorial.export import (
     convert_issue,
@@ -17,7 +20,10 @@ from pipelines.editorial.export import (
     write_whole,
 )
 from pipelines.editorial.importer import import_paths, issue_files
-from pipelines.editorial.issues import build_configured_issue, list_issues, publish_issue
+from pipelines.editorial.issues import build_configured_issue, list_issues
+from pipelines.editorial.publishing.deliver import publish_and_deliver
+from pipelines.editorial.publishing.outline import outline
+from pipelines.editorial.publishing.wechat import Fetch, ImageFetchError, download_images, render_wechat
 from pipelines.editorial.settings import LAYOUTS
 
 
@@ -104,47 +110,80 @@ def issue_show(app: App, day):
 
 @issue.command("publish")
 @day_argument
+@click.option("--retry-failed", is_flag=True, help="Send again the deliveries that failed before.")
 @click.pass_obj
 @handled
-def issue_publish(app: App, day):
-    """Mark a draft issue published; it is never changed afterwards.
+def issue_publish(app: App, day, retry_failed):
+    """Mark a draft issue published (it is never changed afterwards), then deliver it to
+    each output of [[publish.outputs]] not delivered yet.
+
+    A delivery that fails keeps its reason and never holds up the others; --retry-failed
+    tries the failed ones again. A delivered one is never sent twice.
 
     \b
-    Example:
+    Examples:
         aibrief issue publish 2022-10-14
+        aibrief issue publish 2022-10-14 --retry-failed
     """
     db = app.db()
     try:
-        published = publish_issue(db, day)
+        done = publish_and_deliver(db, app.config, day, retry_failed=retry_failed)
     finally:
         db.close()
-    click.echo(f"published {published.title} ({len(published.items)} items)")
+    click.echo(f"published {done.issue.title} ({len(done.issue.items)} items)")
+    for result in done.deliveries:
+        line = f"  {result.output} ({result.channel}): {result.status}"
+        if result.messages > 1:
+            line += f", {result.messages} messages"
+        click.echo(line + (f": {result.reason}" if result.reason else ""))
+    if done.failed:
+        raise Failure(f"{len(done.failed)} of {len(done.deliveries)} deliveries failed "
+                      f"(aibrief issue publish {day.isoformat()} --retry-failed tries them again)")
 
 
 @click.command()
 @day_argument
-@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "wechat"]), default="md", show_default=True,
+              help="md (in --layout), json, or wechat: an HTML fragment for the Official Account editor.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file (whole, atomically).")
 @click.option("--layout", type=click.Choice(list(LAYOUTS)),
               help="Markdown layout: reference (as published), editor (the master copy, with sections and "
                    "sources) or daily (the 早报). Default: issue.layout.")
 @click.option("--by-topic", is_flag=True, help="Daily layout: sections by editorial.sections topics, not by region.")
 @click.option("--script", type=click.Choice(list(SCRIPTS)), help="Chinese script of the text (default: editorial.script).")
+@click.option("--images", is_flag=True, help="wechat: download the items' images (with -o) into a folder beside the "
+                                             "file and show the copies; without it images are left out.")
 @click.pass_obj
 @handled
-def export(app: App, day, fmt, output, layout, by_topic, script):
-    """Export an issue as Markdown in one of three layouts, or as JSON.
+def export(app: App, day, fmt, output, layout, by_topic, script, images):
+    """Export an issue as Markdown in one of three layouts, as JSON, or for WeChat.
+
+    --format wechat writes one HTML fragment to paste into the WeChat Official Account
+    editor: inline styles only, links outside WeChat as numbered references listed at the
+    end, in the issue's layout (weekly, or daily with --layout daily).
 
     \b
     Examples, one per layout:
         aibrief export 2022-10-14 -o ai-brief-20221014.md          # reference: "1. title / 原文: / url"
         aibrief export 2022-10-14 --layout editor --script traditional  # editor: "## 1. [title](url) | source"
         aibrief export 2026-08-22 --layout daily -o zaobao.md      # daily: "# 🤖 AI 早报 | 2026.08.22（周六）"
+        aibrief export 2026-08-22 --format wechat --images -o zaobao.html  # images in zaobao_images/
     """
     config = app.config
+    if images and (fmt != "wechat" or not output):
+        raise Failure("--images goes with --format wechat and -o FILE (the images are saved beside the file)")
     found = convert_issue(app.issue(day), script or config.editorial.script)
     layout = layout or config.issue.layout
-    if fmt == "json":
+    if fmt == "wechat":
+        laid_out = outline(found, layout, config.issue.moments_chars)
+        copies: dict[str, str] = {}
+        if images:
+            folder = Path(output).with_name(Path(output).stem + "_images")
+            copies, warnings = download_images(laid_out, folder, _image_fetch(app))
+            for warning in warnings:
+                click.echo(f"warning: {warning}", err=True)
+        text = render_wechat(laid_out, copies)
+    elif fmt == "json":
         text = render_json(found)
     elif layout == "editor":
         text = render_editor_markdown(found)
@@ -157,6 +196,25 @@ def export(app: App, day, fmt, output, layout, by_topic, script):
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+# The most one image download may take: the Official Account editor refuses larger images.
+MAX_IMAGE_BYTES = 10 * 2**20
+
+
+def _image_fetch(app: App) -> Fetch:
+    """Images fetched as the crawl fetches (its user agent, timeout and address policy)."""
+    crawl = app.config.crawl
+    policy = policy_for(crawl)
+
+    def fetch(url: str, referer: str) -> tuple[bytes, str]:
+        try:
+            body, _, content_type = fetch_once(url, user_agent(crawl.contact), crawl.timeout, MAX_IMAGE_BYTES, policy,
+                                               referer=referer)
+        except FetchError as exc:
+            raise ImageFetchError(str(exc)) from None
+        return body, content_type or ""
+    return fetch
 
 
 @click.command("import")

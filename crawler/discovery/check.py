@@ -62,13 +62,13 @@ class FetchError(Exception):
 
 
 def fetch_once(url: str, user_agent: str, timeout: float, max_size: int,
-               policy: AddressPolicy) -> tuple[bytes, str, str | None]:
+               policy: AddressPolicy, referer: str = "") -> tuple[bytes, str, str | None]:
     """(body, final URL, content type) of one GET, or FetchError; no robots.txt, no pacing;
     the address policy holds for the URL and every redirect hop."""
     refused = policy.refuse_url(url)
     if refused:
         raise FetchError(f"not fetched, {refused}")
-    request = urllib.request.Request(url, headers={"User-Agent": user_agent})
+    request = urllib.request.Request(url, headers={"User-Agent": user_agent, **({"Referer": referer} if referer else {})})
     try:
         with policy_opener(policy).open(request, timeout=timeout) as response:
             body = response.read(max_size + 1)

@@ -529,8 +529,31 @@ def _v12(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v13_publish_deliveries(db: sqlite_utils.Database) -> None:
+    """Each delivery of a published issue to an output of ``[[publish.outputs]]``: claimed
+    before sending, then delivered or failed with the reason
+    (:mod:`pipelines.archive.deliveries`)."""
+    _script(
+        db,
+        """
+        CREATE TABLE publish_deliveries (
+            issue_id INTEGER NOT NULL REFERENCES issues (id) ON DELETE CASCADE,
+            output TEXT NOT NULL,             -- the output's name in the configuration
+            channel TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('sending', 'delivered', 'failed')),
+            parts_sent INTEGER NOT NULL DEFAULT 0,  -- messages of a split delivery already sent
+            attempts INTEGER NOT NULL DEFAULT 0,    -- requests made, retries included
+            reason TEXT,                      -- why it failed
+            updated_at TEXT NOT NULL,
+            delivered_at TEXT,
+            PRIMARY KEY (issue_id, output)
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11,
-                                                             _v12]
+                                                             _v12, _v13_publish_deliveries]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

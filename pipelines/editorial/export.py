@@ -134,13 +134,13 @@ def render_json(issue: Issue) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def write_whole(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` so that ``path`` is always either the old file or the new one."""
+def write_whole(path: str | os.PathLike, text: str | bytes) -> None:
+    """Write ``text`` (or bytes) so that ``path`` is always either the old file or the new one."""
     path = Path(path)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, path)

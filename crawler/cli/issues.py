@@ -6,16 +6,9 @@ from pathlib import Path
 
 import click
 
-from crawler.cli.common import App, Failure, _day_callback, day_argument, day_option, handled
+from crawler.cli.common import App, Failure, _day_callback, day_argument, day_option, handled, if_version_option
 from pipelines.analysis.text import SCRIPTS
-from pipelines.editorial.export import (
-    convert_issue,
-    render_daily_markdown,
-    render_editor_markdown,
-    render_json,
-    render_markdown,
-    write_whole,
-)
+from pipelines.editorial.export import convert_issue, render_json, render_layout, write_whole
 from pipelines.editorial.importer import import_paths, issue_files
 from pipelines.editorial.issues import build_configured_issue, list_issues, publish_issue
 from pipelines.editorial.settings import LAYOUTS
@@ -95,7 +88,7 @@ def issue_show(app: App, day):
         aibrief issue show 2022-10-14
     """
     found = app.issue(day)
-    click.echo(f"{found.title} ({found.status})\n{found.headline}")
+    click.echo(f"{found.title} ({found.status}, version {found.version})\n{found.headline}")
     for item in found.items:
         click.echo(f"{item.position}. {item.title}\n   {item.url}")
         for link in item.links:
@@ -104,9 +97,10 @@ def issue_show(app: App, day):
 
 @issue.command("publish")
 @day_argument
+@if_version_option
 @click.pass_obj
 @handled
-def issue_publish(app: App, day):
+def issue_publish(app: App, day, expected_version):
     """Mark a draft issue published; it is never changed afterwards.
 
     \b
@@ -115,7 +109,7 @@ def issue_publish(app: App, day):
     """
     db = app.db()
     try:
-        published = publish_issue(db, day)
+        published = publish_issue(db, day, expected_version)
     finally:
         db.close()
     click.echo(f"published {published.title} ({len(published.items)} items)")
@@ -146,12 +140,8 @@ def export(app: App, day, fmt, output, layout, by_topic, script):
     layout = layout or config.issue.layout
     if fmt == "json":
         text = render_json(found)
-    elif layout == "editor":
-        text = render_editor_markdown(found)
-    elif layout == "daily":
-        text = render_daily_markdown(found, config.issue.moments_chars, by_topic=by_topic)
     else:
-        text = render_markdown(found)
+        text = render_layout(found, layout, config.issue.moments_chars, by_topic=by_topic)
     if output:
         write_whole(output, text)
         click.echo(f"wrote {output}", err=True)

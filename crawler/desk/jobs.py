@@ -48,7 +48,7 @@ class Jobs:
         the lock, UnknownSource for a source the configuration does not have."""
         select_sources(self.config, [source_id])
         answer: queue.Queue[BaseException | None] = queue.Queue()
-        command = f"aibrief serve: crawl {source_id}"
+        command = f"aibrief serve, crawl of {source_id}"
 
         def work() -> None:
             with ExitStack() as stack:
@@ -98,7 +98,7 @@ class Jobs:
 
     def _fetch(self, db, urls: list[str]) -> None:
         try:
-            with run_lock(self.config.database, "aibrief serve: add URL") as lease:
+            with run_lock(self.config.database, "aibrief serve, fetch of added pages") as lease:
                 note_waiting(db, "fetching")
                 code = crawl_urls(self.config, urls, lease=lease, log_level=self.log_level)
         except LockHeld as exc:

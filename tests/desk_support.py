@@ -1,20 +1,30 @@
-"""A week of fixture articles for the desk's tests and benchmark: the editorial fixture
-week (``fixtures/editorial/week.json``: 45 stories and 15 copies), stored through the
-archive's own ``store_article`` as a crawl stores them, plus one story whose title and
-summary are hostile HTML."""
+"""What the desk's tests share: a week of fixture articles, and the desk served by a real
+uvicorn server on a free loopback port.
+
+The week is the editorial fixture week (``fixtures/editorial/week.json``: 45 stories and
+15 copies), stored through the archive's own ``store_article`` as a crawl stores them, plus
+one story whose title and summary are hostile HTML."""
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import uvicorn
+
 from crawler.config import default_editorial
+from crawler.desk.app import create_app
 from pipelines.analysis.classify import classify
 from pipelines.analysis.dedupe import fingerprint
 from pipelines.analysis.summary import ranked_summary
 from pipelines.analysis.urls import canonical_url
 from pipelines.archive.articles import ArticleRecord, store_article
 from pipelines.archive.db import connect
+from schedules.settings import Config
 
 WEEK = json.loads((Path(__file__).parent / "fixtures" / "editorial" / "week.json").read_text("utf-8"))["articles"]
 DAY = date(2022, 10, 14)  # a Friday: the shipped due rule's day
@@ -52,3 +62,22 @@ def fill_week(db_path: Path) -> None:
         store_article(db, record(hostile, editorial, summary=HOSTILE_SUMMARY, fingerprint=None))
     finally:
         db.close()
+
+
+@contextmanager
+def serving(config: Config, token: str = "") -> Iterator[str]:
+    """The desk over ``config`` under uvicorn in a thread; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(create_app(config, token=token), host="127.0.0.1", port=0,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, name="desk-under-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the desk did not start"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

@@ -15,8 +15,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import uvicorn
+from conftest import write_config
 
-from crawler.config import default_editorial
+from crawler.config import default_editorial, load_config
 from crawler.desk.app import create_app
 from pipelines.analysis.classify import classify
 from pipelines.analysis.dedupe import fingerprint
@@ -24,6 +25,7 @@ from pipelines.analysis.summary import ranked_summary
 from pipelines.analysis.urls import canonical_url
 from pipelines.archive.articles import ArticleRecord, store_article
 from pipelines.archive.db import connect
+from pipelines.editorial.issues import build_configured_issue
 from schedules.settings import Config
 
 WEEK = json.loads((Path(__file__).parent / "fixtures" / "editorial" / "week.json").read_text("utf-8"))["articles"]
@@ -62,6 +64,20 @@ def fill_week(db_path: Path) -> None:
         store_article(db, record(hostile, editorial, summary=HOSTILE_SUMMARY, fingerprint=None))
     finally:
         db.close()
+
+
+def make_desk(tmp_path: Path, sources: str = "") -> tuple[Path, Config]:
+    """An archive holding the week, its configuration (``sources`` added), and the
+    draft of :data:`DAY` built as ``aibrief issue build`` builds it."""
+    db_path = tmp_path / "desk.db"
+    fill_week(db_path)
+    config = load_config(write_config(tmp_path / "aibrief.toml", sources), db_path)
+    db = connect(db_path)
+    try:
+        build_configured_issue(db, config, DAY)
+    finally:
+        db.close()
+    return db_path, config
 
 
 @contextmanager

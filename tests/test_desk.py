@@ -16,13 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import rows, run_cli, write_config
-from desk_support import DAY, HOSTILE_URL, fill_week, serving
+from desk_support import DAY, HOSTILE_URL, make_desk, serving
 
 from crawler.config import ConfigError, load_config
 from crawler.desk.app import CHANGES, safe_href
 from pipelines.archive.db import connect
 from pipelines.archive.search import search
-from pipelines.editorial.issues import build_configured_issue, get_issue
+from pipelines.editorial.issues import get_issue
 from pipelines.editorial.review import StoryFilter, review_candidates
 from schedules.lock import run_lock
 from schedules.settings import Config, DeskSettings
@@ -55,15 +55,6 @@ class Desk:
 
     def cli(self, *args: str):
         return run_cli("--config", str(self.config.path), "--db", str(self.db), *args)
-
-
-def make_desk(tmp_path: Path, sources: str = "", **env) -> tuple[Path, Config]:
-    db_path = tmp_path / "desk.db"
-    fill_week(db_path)
-    config = load_config(write_config(tmp_path / "aibrief.toml", sources), db_path)
-    with closing(connect(db_path)) as db:
-        build_configured_issue(db, config, DAY)
-    return db_path, config
 
 
 @pytest.fixture

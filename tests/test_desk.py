@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import re
 import time
 from contextlib import closing
@@ -300,3 +301,27 @@ def test_crawling_one_source_is_a_recorded_run_and_a_second_is_busy(site, tmp_pa
         assert "aibrief serve, crawl of recovered" in shown
         assert rows(db_path, "SELECT consecutive_failures, last_success IS NOT NULL FROM sources"
                              " WHERE id = 'recovered'") == [(0, 1)]
+
+
+def test_the_section_command_files_an_item_and_issue_show_prints_the_version(desk):
+    version = desk.version()
+    shown = desk.cli("issue", "show", DAY.isoformat())
+    assert f"(draft, version {version})" in shown.stdout
+    current = rows(desk.db, "SELECT section FROM issue_items WHERE position = 2")[0][0]
+    target = next(name for name in desk.config.editorial.sections if name != current)
+    filed = desk.cli("issue", "section", DAY.isoformat(), "2", target, "--if-version", str(version))
+    assert filed.returncode == 0, filed.stderr
+    assert f"item 2 filed under {target}; " in filed.stdout and f"version {version + 1}" in filed.stdout
+    assert target in [s for (s,) in rows(desk.db, "SELECT section FROM issue_items")]
+    assert rows(desk.db, "SELECT action FROM editor_labels") == [("move",)]
+
+
+def test_the_desk_benchmark_reports_the_page_and_edit_figures(tmp_path):
+    figures = tmp_path / "desk.json"
+    result = run_cli("bench", "--desk", "--json", str(figures), timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == ["candidates page, 500 stories", "summary edit", "move"]
+    measured = json.loads(figures.read_text("utf-8"))
+    assert measured["stories"] == measured["candidates_shown"] == 500
+    assert all(measured[key]["median"] > 0 for key in ("candidates_ms", "edit_ms", "move_ms", "candidates_http_ms"))

@@ -9,6 +9,8 @@ import dataclasses
 import html
 import json
 import re
+import socket
+import subprocess
 import time
 from contextlib import closing
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import rows, run_cli, write_config
+from conftest import AIBRIEF, env_for, rows, run_cli, write_config
 from desk_support import DAY, HOSTILE_URL, make_desk, serving
 
 from crawler.config import ConfigError, load_config
@@ -265,6 +267,7 @@ def test_a_url_added_while_a_run_holds_the_lock_waits_then_lands(site, tmp_path,
     other_run = run_lock(db_path, "aibrief crawl").acquire()
     with serving(config) as url, httpx.Client(base_url=url, trust_env=False) as client:
         desk = Desk(client, db_path, config)
+        seen = desk.version()
         asked = desk.post("/draft/add", url=PAGE_URL)
         assert asked.status_code == 303
         wait_for(lambda: rows(db_path, "SELECT 1 FROM desk_pending WHERE note LIKE 'waiting for the run lock%'"),
@@ -280,6 +283,11 @@ def test_a_url_added_while_a_run_holds_the_lock_waits_then_lands(site, tmp_path,
         assert (state, note) == ("added", f"added as item {position[0]}")
         assert rows(db_path, "SELECT action FROM editor_labels") == [("add",)]
         assert '<li class="pending added">' in client.get(f"/draft?date={DAY}").text
+        # A page polling since before the landing is told to reload; a current one is not.
+        polled = client.get("/draft/pending", params={"date": DAY.isoformat(), "version": seen})
+        assert polled.status_code == 204 and polled.headers["HX-Refresh"] == "true"
+        current = client.get("/draft/pending", params={"date": DAY.isoformat(), "version": desk.version()})
+        assert current.status_code == 200 and "HX-Refresh" not in current.headers
 
 
 def test_crawling_one_source_is_a_recorded_run_and_a_second_is_busy(site, tmp_path, monkeypatch):
@@ -325,3 +333,44 @@ def test_the_desk_benchmark_reports_the_page_and_edit_figures(tmp_path):
     measured = json.loads(figures.read_text("utf-8"))
     assert measured["stories"] == measured["candidates_shown"] == 500
     assert all(measured[key]["median"] > 0 for key in ("candidates_ms", "edit_ms", "move_ms", "candidates_http_ms"))
+
+
+@pytest.mark.parametrize("now, day", [
+    ("2022-10-14T10:00:00+08:00", "2022-10-14"),  # the draft built at this morning's due time
+    ("2022-10-16T10:00:00+08:00", "2022-10-14"),  # still the draft in progress, days later
+    ("2022-10-13T10:00:00+08:00", "2022-10-14"),  # a draft built ahead of its due day
+])
+def test_without_a_date_the_desk_works_on_the_draft_in_progress_or_the_next_issue(desk, monkeypatch, now, day):
+    monkeypatch.setenv("AIBRIEF_NOW", now)
+    assert f"Candidates of the issue of {day}" in desk.client.get("/candidates").text
+
+
+def test_after_publishing_the_desk_turns_to_the_next_issue(desk, monkeypatch):
+    monkeypatch.setenv("AIBRIEF_NOW", "2022-10-14T10:00:00+08:00")
+    assert desk.post("/draft/publish").status_code == 303
+    page = desk.client.get("/draft").text
+    assert "No issue for 2022-10-21 yet" in page and "Build the draft of 2022-10-21" in page
+
+
+def test_aibrief_serve_serves_the_desk_until_stopped(tmp_path):
+    db_path, config = make_desk(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([str(AIBRIEF), "--config", str(config.path), "--db", str(db_path), "serve",
+                                "--port", str(port)], stderr=subprocess.PIPE, text=True, env=env_for())
+    try:
+        assert process.stderr.readline() == (f"aibrief desk on http://127.0.0.1:{port}/ (database {db_path});"
+                                             " Ctrl-C stops it\n")
+        page = wait_for(lambda: _get_or_none(f"http://127.0.0.1:{port}/draft?date={DAY}"), 20, "the desk")
+        assert page.status_code == 200 and "AI 簡報 20221014 期" in page.text
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def _get_or_none(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url, trust_env=False)
+    except httpx.TransportError:
+        return None

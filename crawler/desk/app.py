@@ -23,10 +23,12 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, closing
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+import sqlite_utils
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import escape
 from starlette.applications import Starlette
@@ -62,6 +64,7 @@ from pipelines.editorial.issues import (
     IssueError,
     StaleDraft,
     build_configured_issue,
+    check_version,
     get_issue,
     list_issues,
     parse_day,
@@ -83,6 +86,19 @@ RUNS_SHOWN = 20
 
 class BadInput(Exception):
     """A form or address value the desk cannot use; the message is one line."""
+
+
+@dataclass(slots=True)
+class Change:
+    """A change asked for by a posted form: the issue day and the version it names."""
+
+    db: sqlite_utils.Database
+    day: date
+    version: int | None  # the draft's version the page showed; None: not checked
+    form: dict[str, str]
+
+    def number(self, field: str, name: str) -> int:
+        return _integer(self.form.get(field, ""), name)
 
 
 class Desk:
@@ -123,9 +139,9 @@ class Desk:
                                    settings=self.config.editorial, wanted=wanted)
         query = " ".join(params.get("q", "").split())
         hits = search(db, query, SEARCH_LIMIT) if query else []
-        in_draft = stored_in_draft(get_issue(db, day))
-        return {"page": "candidates", "day": day, "issue": get_issue(db, day), "review": review, "wanted": wanted,
-                "query": query, "hits": hits, "in_draft": in_draft, "params": params,
+        issue = get_issue(db, day)
+        return {"page": "candidates", "day": day, "issue": issue, "review": review, "wanted": wanted,
+                "query": query, "hits": hits, "in_draft": stored_in_draft(issue), "params": params,
                 "here": _here("/candidates", params, day)}
 
     def draft(self, db, params: dict[str, str]) -> dict:
@@ -162,44 +178,51 @@ class Desk:
     # --- changing ------------------------------------------------------------------------
 
     def change(self, db, path: str, form: dict[str, str]) -> str:
-        """Make the change ``path`` names; returns the note to show."""
-        day = self.day(db, form)
-        version = _integer(form.get("version", ""), "version", required=False)
-        if path == "/draft/build":
-            built = build_configured_issue(db, self.config, day, force=bool(form.get("force")))
-            return f"draft of {day} built: {len(built.items)} items"
-        if path == "/draft/drop":
-            n = _integer(form.get("n", ""), "item")
-            drop_item(db, day, n, version)
-            return f"dropped item {n}"
-        if path == "/draft/move":
-            n, to = _integer(form.get("n", ""), "item"), _integer(form.get("to", ""), "to")
-            move_item(db, day, n, to, version)
-            return f"moved item {n} to {to}"
-        if path == "/draft/edit":
-            n = _integer(form.get("n", ""), "item")
-            edit_item(db, day, n, title=form.get("title"), summary=form.get("summary"), expected_version=version)
-            return f"item {n} saved"
-        if path == "/draft/section":
-            n = _integer(form.get("n", ""), "item")
-            set_section(db, day, n, form.get("section", ""), self.config.editorial, version)
-            return f"item {n} filed under {form.get('section', '').strip()}"
-        if path == "/draft/add":
-            return self.add(db, day, form.get("url", "").strip(), version)
-        if path == "/candidates/decline":
-            decline_article(db, day, form.get("url", ""))
-            return "marked: not for this issue"
-        if path == "/draft/publish":
-            published = publish_from_desk(db, self.config, day, version)
-            return f"published {published.title} ({len(published.items)} items)"
-        if path == "/sources/crawl":
-            source_id = form.get("source", "")
-            self.jobs.crawl_source(source_id)
-            return f"crawl of {source_id} started; it shows in the runs below"
-        raise BadInput(f"no such change: {path}")
+        """Make the change ``path`` names (one of :data:`CHANGES`); returns the note to show."""
+        asked = Change(db, self.day(db, form), _integer(form.get("version", ""), "version", required=False), form)
+        return getattr(self, CHANGES[path])(asked)
 
-    def add(self, db, day: date, url: str, version: int | None) -> str:
+    def build(self, asked: Change) -> str:
+        built = build_configured_issue(asked.db, self.config, asked.day, force=bool(asked.form.get("force")))
+        return f"draft of {asked.day} built: {len(built.items)} items"
+
+    def drop(self, asked: Change) -> str:
+        n = asked.number("n", "item")
+        drop_item(asked.db, asked.day, n, asked.version)
+        return f"dropped item {n}"
+
+    def move(self, asked: Change) -> str:
+        n, to = asked.number("n", "item"), asked.number("to", "to")
+        move_item(asked.db, asked.day, n, to, asked.version)
+        return f"moved item {n} to {to}"
+
+    def edit(self, asked: Change) -> str:
+        n = asked.number("n", "item")
+        edit_item(asked.db, asked.day, n, title=asked.form.get("title"), summary=asked.form.get("summary"),
+                  expected_version=asked.version)
+        return f"item {n} saved"
+
+    def file_under(self, asked: Change) -> str:
+        n, section = asked.number("n", "item"), asked.form.get("section", "")
+        set_section(asked.db, asked.day, n, section, self.config.editorial, asked.version)
+        return f"item {n} filed under {section.strip()}"
+
+    def decline(self, asked: Change) -> str:
+        decline_article(asked.db, asked.day, asked.form.get("url", ""))
+        return "marked: not for this issue"
+
+    def publish(self, asked: Change) -> str:
+        published = publish_from_desk(asked.db, self.config, asked.day, asked.version)
+        return f"published {published.title} ({len(published.items)} items)"
+
+    def crawl(self, asked: Change) -> str:
+        source_id = asked.form.get("source", "")
+        self.jobs.crawl_source(source_id)
+        return f"crawl of {source_id} started; it shows in the runs below"
+
+    def add(self, asked: Change) -> str:
         """Add a stored article now; a URL the archive lacks waits while it is fetched."""
+        db, day, url = asked.db, asked.day, asked.form.get("url", "").strip()
         if not url:
             raise BadInput("url: give the address of a page to add")
         try:
@@ -207,11 +230,12 @@ class Desk:
         except ValueError as exc:
             raise BadInput(f"url: {exc}") from None
         if stored_canonical_urls(db, [key]):
-            _, position = add_item(db, day, url, self.config.editorial, version)
+            _, position = add_item(db, day, url, self.config.editorial, asked.version)
             return f"added as item {position}"
         issue = get_issue(db, day)
         if issue is None or issue.status != "draft":
             raise IssueError(f"no draft for {day} to add to")
+        check_version(issue, asked.version)
         queue_url(db, day, url)
         self.jobs.fetch_waiting()
         return f"{url} is being fetched; it joins the draft when it lands"
@@ -324,8 +348,10 @@ def stored_in_draft(issue) -> set[int]:
     return {item.article_id for item in issue.items if item.article_id} if issue else set()
 
 
-CHANGES = ("/draft/build", "/draft/drop", "/draft/move", "/draft/edit", "/draft/section", "/draft/add",
-           "/draft/publish", "/candidates/decline", "/sources/crawl")
+# Each change the desk makes: its address, and the Desk method that makes it.
+CHANGES = {"/draft/build": "build", "/draft/drop": "drop", "/draft/move": "move", "/draft/edit": "edit",
+           "/draft/section": "file_under", "/draft/add": "add", "/draft/publish": "publish",
+           "/candidates/decline": "decline", "/sources/crawl": "crawl"}
 
 
 def create_app(config: Config, *, token: str = "", log_level: str = "WARNING") -> Starlette:

@@ -65,7 +65,11 @@ class Jobs:
                     logger.error("%s failed: %s", command, exc)
 
         threading.Thread(target=work, name=f"desk-crawl-{source_id}", daemon=True).start()
-        outcome = answer.get(timeout=LOCK_ANSWER_SECONDS)
+        try:
+            outcome = answer.get(timeout=LOCK_ANSWER_SECONDS)
+        except queue.Empty:
+            raise LockHeld(f"the run lock gave no answer in {LOCK_ANSWER_SECONDS:.0f} s (the database is busy);"
+                           " the crawl may start late: see the runs") from None
         if outcome is not None:
             raise outcome
 

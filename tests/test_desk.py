@@ -26,6 +26,7 @@ from crawler.desk.app import CHANGES, safe_href
 from pipelines.archive.db import connect
 from pipelines.archive.search import search
 from pipelines.editorial.issues import get_issue
+from pipelines.editorial.pending import queue_url
 from pipelines.editorial.review import StoryFilter, review_candidates
 from schedules.lock import run_lock
 from schedules.settings import Config, DeskSettings
@@ -374,3 +375,24 @@ def _get_or_none(url: str) -> httpx.Response | None:
         return httpx.get(url, trust_env=False)
     except httpx.TransportError:
         return None
+
+
+def test_changes_and_waiting_urls_outlive_a_restart_of_the_desk(site, tmp_path, monkeypatch):
+    """What a desk did is in the archive, not in the process: a new desk over it shows the
+    changes, and fetches a URL left waiting by the one that stopped."""
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, site.proxy)
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    db_path, config = make_desk(tmp_path)
+    with serving(config) as url, httpx.Client(base_url=url, trust_env=False) as client:
+        desk = Desk(client, db_path, config)
+        assert desk.post("/draft/edit", n=1, title="重启前改的标题").status_code == 303
+        version = desk.version()
+    with closing(connect(db_path)) as db:
+        queue_url(db, DAY, PAGE_URL)  # as a desk stopped while the URL waited leaves it
+    with serving(config) as url, httpx.Client(base_url=url, trust_env=False) as client:
+        page = client.get(f"/draft?date={DAY}").text
+        assert 'value="重启前改的标题"' in page and f'<span class="version">{version}</span>' in page
+        wait_for(lambda: rows(db_path, "SELECT 1 FROM desk_pending WHERE state = 'added'"), 90, "the waiting URL")
+    assert rows(db_path, "SELECT count(*) FROM issue_items ii JOIN articles a ON a.id = ii.article_id"
+                         " WHERE a.url = ?", [PAGE_URL]) == [(1,)]

@@ -57,8 +57,8 @@ def bench_desk(stories: int = 500, rounds: int = 20) -> dict:
         desk = app.state.desk
         page = {"date": DAY.isoformat()}
         result: dict = {"stories": stories, "rounds": rounds}
-        result["candidates_ms"] = _timed(lambda n: _ok(desk._page("/candidates", "candidates.html", page, "")), rounds)
-        shown = re.search(r'class="shown">(\d+)<', desk._page("/candidates", "candidates.html", page, "").body.decode())
+        result["candidates_ms"] = _timed(lambda n: _ok(desk._page("/candidates", page, "")), rounds)
+        shown = re.search(r'class="shown">(\d+)<', desk._page("/candidates", page, "").body.decode())
         result["candidates_shown"] = int(shown[1])
         version = _version(db_path)
 

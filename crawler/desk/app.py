@@ -111,7 +111,8 @@ class Desk:
         self.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                                      autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
         self.templates.filters["href"] = safe_href
-        self.pages: dict[str, Callable[[sqlite3.Connection, dict[str, str]], dict]] = {
+        # Each page's view, by its address; its template is named for the address.
+        self.pages: dict[str, Callable[[sqlite_utils.Database, dict[str, str]], dict]] = {
             "/candidates": self.candidates, "/draft": self.draft, "/preview": self.preview, "/sources": self.sources}
 
     # --- reading -------------------------------------------------------------------------
@@ -247,24 +248,25 @@ class Desk:
             **context, csrf=self.csrf, error=error, note=note, config=self.config, layouts=LAYOUTS)
         return HTMLResponse(html, status_code=status)
 
-    def page(self, path: str, template: str) -> Callable[[Request], Awaitable[Response]]:
+    def page(self, path: str) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             params = dict(request.query_params)
             note = unquote(request.cookies.get(NOTE_COOKIE, ""))
-            response = await run_in_threadpool(self._page, path, template, params, note)
+            response = await run_in_threadpool(self._page, path, params, note)
             if note:
                 response.delete_cookie(NOTE_COOKIE)
             return response
         return endpoint
 
-    def _page(self, path: str, template: str, params: dict[str, str], note: str) -> Response:
+    def _page(self, path: str, params: dict[str, str], note: str) -> Response:
         try:
             with closing(connect(self.config.database)) as db:
-                return self.render(template, self.pages[path](db, params), note=note)
-        except BadInput as exc:
-            return self.render("problem.html", {"page": "", "params": params}, status=400, error=str(exc))
-        except (IssueError, StorageError, sqlite3.DatabaseError) as exc:
-            return self.render("problem.html", {"page": "", "params": params}, status=500, error=_one_line(exc))
+                return self.render(_template(path), self.pages[path](db, params), note=note)
+        except (BadInput, IssueError) as exc:
+            return self.render("problem.html", {"page": "", "params": params}, status=400, error=_one_line(exc))
+        except (StorageError, sqlite3.DatabaseError) as exc:
+            return self.render("problem.html", {"page": "", "params": params}, status=500,
+                               error=f"database: {_one_line(exc)}")
 
     async def explain_endpoint(self, request: Request) -> Response:
         params = dict(request.query_params)
@@ -330,9 +332,7 @@ class Desk:
         """The page a failed change came from, as it is now, with the reason."""
         parts = urlsplit(back)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        template = {"/candidates": "candidates.html", "/draft": "draft.html", "/preview": "preview.html",
-                    "/sources": "sources.html"}.get(parts.path)
-        if template is None:
+        if parts.path not in self.pages:
             return self.render("problem.html", {"page": "", "params": params}, status=status, error=error)
         try:
             with closing(connect(self.config.database)) as db:
@@ -340,7 +340,7 @@ class Desk:
         except (BadInput, IssueError) as exc:
             return self.render("problem.html", {"page": "", "params": params}, status=status,
                                error=f"{error}; {_one_line(exc)}")
-        return self.render(template, context, status=status, error=error)
+        return self.render(_template(parts.path), context, status=status, error=error)
 
 
 def stored_in_draft(issue) -> set[int]:
@@ -361,10 +361,7 @@ def create_app(config: Config, *, token: str = "", log_level: str = "WARNING") -
     desk = Desk(config, jobs)
     routes = [
         Route("/", _home),
-        Route("/candidates", desk.page("/candidates", "candidates.html")),
-        Route("/draft", desk.page("/draft", "draft.html")),
-        Route("/preview", desk.page("/preview", "preview.html")),
-        Route("/sources", desk.page("/sources", "sources.html")),
+        *(Route(path, desk.page(path)) for path in desk.pages),
         Route("/explain", desk.explain_endpoint),
         Route("/draft/pending", desk.pending_endpoint),
         *(Route(path, desk.post(path), methods=["POST"]) for path in CHANGES),
@@ -383,6 +380,10 @@ def create_app(config: Config, *, token: str = "", log_level: str = "WARNING") -
 
 async def _home(request: Request) -> Response:
     return RedirectResponse("/candidates", status_code=303)
+
+
+def _template(path: str) -> str:
+    return f"{path.strip('/')}.html"
 
 
 def _here(path: str, params: dict[str, str], day: date) -> str:

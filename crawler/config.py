@@ -33,7 +33,7 @@ from pipelines.editorial.publishing.settings import CHANNELS, SENDS, Output, Pub
 from pipelines.editorial.settings import LAYOUTS, IssueRules
 from pipelines.editorial.writer.settings import WriterSettings
 from schedules.due import parse_due
-from schedules.settings import Config, CrawlGroup, CrawlSettings, ScheduleSettings, Source
+from schedules.settings import Config, CrawlGroup, CrawlSettings, DeskSettings, ScheduleSettings, Source
 
 DEFAULT_CONFIG_NAME = "aibrief.toml"
 DEFAULT_DB_NAME = "aibrief.db"
@@ -43,7 +43,7 @@ DEFAULT_SOURCE_URLS = {"arxiv": "https://export.arxiv.org/api/query", "github-tr
                        "hackernews": "https://hacker-news.firebaseio.com/v0/"}
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 # Tables whose keys a configuration may leave out: the shipped file's values stand in.
-DEFAULTED_TABLES = ("crawl", "issue", "schedule", "editorial", "writer", "publish")
+DEFAULTED_TABLES = ("crawl", "issue", "schedule", "editorial", "writer", "publish", "desk")
 
 
 class ConfigError(Exception):
@@ -204,7 +204,7 @@ def _table(data: dict, name: str, where: _Where) -> dict:
 
 def _parse(data: dict, where: _Where) -> Config:
     _no_unknown(data, {"timezone", "database", "max_size_mb", "crawl", "issue", "sources", "schedule", "editorial",
-                      "writer", "publish"}, where, "")
+                      "writer", "publish", "desk"}, where, "")
     timezone = _check_zone(_get(data, "timezone", str, where, "", _shipped_tables()["timezone"]), where, "timezone")
     database = Path(_get(data, "database", str, where, "", ""))
 
@@ -275,7 +275,19 @@ def _parse(data: dict, where: _Where) -> Config:
     publish = _parse_publish(_table(data, "publish", where), where)
     return Config(path=None, timezone=timezone, database=database, crawl=crawl, issue=issue,
                   sources=tuple(sources), schedule=schedule, max_size_mb=max_size, editorial=editorial,
-                  writer=writer, publish=publish)
+                  writer=writer, publish=publish, desk=_parse_desk(_table(data, "desk", where), where))
+
+
+def _parse_desk(table: dict, where: _Where) -> DeskSettings:
+    """The ``[desk]`` table of ``aibrief serve``."""
+    _no_unknown(table, {"host", "port", "token"}, where, "desk.")
+    host = _get(table, "host", str, where, "desk.").strip()
+    if not host:
+        raise where.error("desk.host", "give an address to listen on, such as 127.0.0.1")
+    port = _get(table, "port", int, where, "desk.")
+    if not 0 < port < 65536:
+        raise where.error("desk.port", f"{port} is no TCP port (1 to 65535)")
+    return DeskSettings(host=host, port=port, token=_get(table, "token", str, where, "desk.").strip())
 
 
 WRITER_KEYS = {"enabled", "base_url", "model", "api_key_env", "timeout", "concurrency", "retries", "backoff",

@@ -6,6 +6,7 @@ Written in the config as ``"fri 08:00"``, ``"daily 07:30"``, ``"mon,thu 08:00"``
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -20,13 +21,18 @@ class DueRule:
 
     def last_due(self, now: datetime) -> datetime:
         """The latest due instant at or before ``now`` (an aware datetime in the issue's zone)."""
-        for back in range(8):
-            day = (now - timedelta(days=back)).date()
+        return next(due for due in self._dues(now, range(0, -8, -1)) if due <= now)
+
+    def next_due(self, now: datetime) -> datetime:
+        """The earliest due instant after ``now`` (an aware datetime in the issue's zone)."""
+        return next(due for due in self._dues(now, range(8)) if due > now)
+
+    def _dues(self, now: datetime, offsets: range) -> Iterator[datetime]:
+        """The due instants on the days ``offsets`` away from ``now``'s (a week covers every rule)."""
+        for offset in offsets:
+            day = (now + timedelta(days=offset)).date()
             if day.weekday() in self.weekdays:
-                due = datetime.combine(day, self.at, tzinfo=now.tzinfo)
-                if due <= now:
-                    return due
-        raise AssertionError("a non-empty weekday set always falls due within a week")
+                yield datetime.combine(day, self.at, tzinfo=now.tzinfo)
 
     def __str__(self) -> str:
         days = "daily" if len(self.weekdays) == 7 else ",".join(DAYS[d] for d in sorted(self.weekdays))

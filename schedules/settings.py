@@ -84,6 +84,16 @@ class ScheduleSettings:
 
 
 @dataclass(slots=True, frozen=True)
+class DeskSettings:
+    """The editor's desk (``aibrief serve``): where it listens, and the token that any
+    address other than loopback requires."""
+
+    host: str
+    port: int
+    token: str  # empty: none (then only 127.0.0.1 or another loopback address may be bound)
+
+
+@dataclass(slots=True, frozen=True)
 class Config:
     path: Path | None  # None: the default that ships with the package
     timezone: str
@@ -95,6 +105,7 @@ class Config:
     editorial: EditorialSettings
     writer: WriterSettings  # the optional model that writes summaries and the daily headline
     publish: PublishSettings  # the archive's address and where a published issue is delivered
+    desk: DeskSettings  # aibrief serve
     max_size_mb: float | None = None  # a cap on the archive's size; writes past it fail as on a full disk
 
     @property

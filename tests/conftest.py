@@ -137,10 +137,13 @@ def last_run(db: Path) -> dict:
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Debian Chromium for the session's browser tests, driven by Playwright
-    (its own browser download is not used; ``.ci/run`` installs the package)."""
+    """One headless Debian Chromium for a module's browser tests, driven by Playwright
+    (its own browser download is not used; ``.ci/run`` installs the package). Per module,
+    not per session: Playwright's sync API keeps an event loop running in the main thread
+    while it is open, and ``asyncio.run`` in any later test of the session (the writer's)
+    then fails with "cannot be called from a running event loop"."""
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM.exists(), "Debian's chromium is not installed (.ci/run installs it)"

@@ -5,8 +5,9 @@ mapped to exit statuses (:mod:`crawler.cli.common`); the commands live in one mo
 group: running the job (:mod:`~crawler.cli.run`), the archive (:mod:`~crawler.cli.archive`,
 :mod:`~crawler.cli.discovery`), issues (:mod:`~crawler.cli.issues`), the editor's commands
 (:mod:`~crawler.cli.editor`), the relevance scorer (:mod:`~crawler.cli.relevance`), the optional
-writer (:mod:`~crawler.cli.writer`), the static archive (:mod:`~crawler.cli.publishing`), single pages (:mod:`~crawler.cli.pages`) and the benchmark
-(:mod:`~crawler.cli.bench`).
+writer (:mod:`~crawler.cli.writer`), the static archive (:mod:`~crawler.cli.publishing`), single
+pages (:mod:`~crawler.cli.pages`), the benchmark (:mod:`~crawler.cli.bench`) and the editor's desk
+in a browser (:mod:`~crawler.cli.desk`).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import sys
 import click
 
 from crawler import __version__
-from crawler.cli import archive, bench, discovery, editor, issues, pages, publishing, relevance, run, writer
+from crawler.cli import archive, bench, desk, discovery, editor, issues, pages, publishing, relevance, run, writer
 from crawler.cli.common import App
 
 
@@ -41,7 +42,7 @@ def cli(ctx, config_path, db_path, verbose):
     ctx.obj = App(config_path, db_path, verbose)
 
 
-for _module in (run, writer, archive, discovery, issues, publishing, editor, pages, relevance, bench):
+for _module in (run, writer, archive, discovery, issues, publishing, editor, pages, relevance, bench, desk):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from crawler import bench as measure
+from crawler.bench_desk import bench_desk
 from crawler.bench_writer import bench_writer
 from crawler.cli.common import Failure, handled
 from pipelines.analysis.pool import default_workers
@@ -23,8 +24,10 @@ from pipelines.editorial.export import write_whole
 @click.option("--load", is_flag=True, help="Instead: 5,000 URLs over 50 loopback hosts (per-host limits, memory, errors).")
 @click.option("--writer", is_flag=True,
               help="Instead: the writer, 200 articles against a loopback model server (50 ms a request), twice.")
+@click.option("--desk", is_flag=True,
+              help="Instead: the editor's desk, its candidates page with 500 stories and an edit's answer.")
 @handled
-def bench(pages, workers, corpus, json_path, memory, load, writer):
+def bench(pages, workers, corpus, json_path, memory, load, writer, desk):
     """Measure throughput: bare trafilatura, the crawl inline, the crawl with the pool.
 
     All three over the same pages, served from loopback by a separate process, and bare
@@ -32,12 +35,24 @@ def bench(pages, workers, corpus, json_path, memory, load, writer):
     core). The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every
     core). --memory and --load run the memory and load checks instead; --writer the
     writer's (one request per article at concurrency 4, then the same articles from the
-    archive with no request).
+    archive with no request); --desk the desk's (the candidates page rendered with 500
+    stories, a summary edit and a move, in the server and over HTTP).
 
     \b
     Example:
         aibrief bench --pages 2000 --json bench.json
+        aibrief bench --desk
     """
+    if desk:
+        result = bench_desk()
+        for name, label in (("candidates", f"candidates page, {result['candidates_shown']} stories"),
+                            ("edit", "summary edit"), ("move", "move")):
+            inside, http = result[f"{name}_ms"], result[f"{name}_http_ms"]
+            click.echo(f"desk: {label}: {inside['median']:.1f} ms in the server (p95 {inside['p95']:.1f}), "
+                       f"{http['median']:.1f} ms over HTTP (p95 {http['p95']:.1f})")
+        if json_path:
+            write_whole(json_path, json.dumps(result, indent=2) + "\n")
+        return
     if writer:
         result = bench_writer()
         click.echo(f"writer: {result['articles']} articles, {result['first_requests']} requests at "

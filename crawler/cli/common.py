@@ -115,6 +115,13 @@ def day_argument(func):
     return click.argument("day", metavar="DATE", callback=_day_callback)(func)
 
 
+def if_version_option(func):
+    """``--if-version N``: change the issue only if it is still at version N (as ``issue
+    show`` printed it), so that a change made meanwhile elsewhere is not built on blindly."""
+    return click.option("--if-version", "expected_version", type=click.IntRange(min=0), metavar="N",
+                        help="Refuse the change unless the issue is at this version (issue show prints it).")(func)
+
+
 def run_line(run: Run) -> str:
     """One line saying what a crawl run did."""
     counts = run.counts

@@ -1,7 +1,7 @@
 """Editor commands: why an article is (not) in an issue, and hand edits to a draft.
 
     aibrief explain URL                 the taxonomy terms and the trained model's score, and the story's copies
-    aibrief issue drop|move|add|edit    change a draft issue; numbering stays dense
+    aibrief issue drop|move|add|edit|section   change a draft issue; numbering stays dense
     aibrief refetch URL ...             fetch stored articles again and update their rows
     aibrief reclassify                  score the archive again after the taxonomy changed
 """
@@ -11,11 +11,19 @@ import sys
 
 import click
 
-from crawler.cli.common import EXIT_USAGE, App, Failure, day_argument, handled
+from crawler.cli.common import EXIT_USAGE, App, Failure, day_argument, handled, if_version_option
 from crawler.cli.issues import issue
 from pipelines.analysis.urls import canonical_url
 from pipelines.archive.articles import pending_refetches, request_refetches, stored_canonical_urls
-from pipelines.editorial.editor import add_item, drop_item, edit_item, explain_article, move_item, reclassify
+from pipelines.editorial.editor import (
+    add_item,
+    drop_item,
+    edit_item,
+    explain_article,
+    move_item,
+    reclassify,
+    set_section,
+)
 from pipelines.editorial.issues import Issue
 from pipelines.editorial.writer.write import writer_notes
 from schedules.lock import run_lock
@@ -26,7 +34,7 @@ EXPLAIN_TERMS = 15
 
 
 def _echo_issue(found: Issue, note: str) -> None:
-    click.echo(f"{note}; {found.title} ({found.status}), {len(found.items)} items")
+    click.echo(f"{note}; {found.title} ({found.status}, version {found.version}), {len(found.items)} items")
     click.echo(found.headline)
     section = None
     for item in found.items:
@@ -98,9 +106,10 @@ def explain(app: App, url):
 @issue.command("drop")
 @day_argument
 @click.argument("n", type=click.IntRange(min=1))
+@if_version_option
 @click.pass_obj
 @handled
-def issue_drop(app: App, day, n):
+def issue_drop(app: App, day, n, expected_version):
     """Take item N out of a draft issue; the items after it move up.
 
     \b
@@ -109,7 +118,7 @@ def issue_drop(app: App, day, n):
     """
     db = app.db()
     try:
-        found = drop_item(db, day, n)
+        found = drop_item(db, day, n, expected_version)
     finally:
         db.close()
     _echo_issue(found, f"dropped item {n}")
@@ -119,9 +128,10 @@ def issue_drop(app: App, day, n):
 @day_argument
 @click.argument("n", type=click.IntRange(min=1))
 @click.argument("m", type=click.IntRange(min=1))
+@if_version_option
 @click.pass_obj
 @handled
-def issue_move(app: App, day, n, m):
+def issue_move(app: App, day, n, m, expected_version):
     """Move item N of a draft issue to position M (it joins the section found there).
 
     \b
@@ -130,7 +140,7 @@ def issue_move(app: App, day, n, m):
     """
     db = app.db()
     try:
-        found = move_item(db, day, n, m)
+        found = move_item(db, day, n, m, expected_version)
     finally:
         db.close()
     _echo_issue(found, f"moved item {n} to {m}")
@@ -139,9 +149,10 @@ def issue_move(app: App, day, n, m):
 @issue.command("add")
 @day_argument
 @click.argument("url")
+@if_version_option
 @click.pass_obj
 @handled
-def issue_add(app: App, day, url):
+def issue_add(app: App, day, url, expected_version):
     """Add a stored article to a draft issue, at the end of its section.
 
     The article need not be relevant by the taxonomy (the editor decides); a story the
@@ -153,7 +164,7 @@ def issue_add(app: App, day, url):
     """
     db = app.db()
     try:
-        found, position = add_item(db, day, url, app.config.editorial)
+        found, position = add_item(db, day, url, app.config.editorial, expected_version)
     finally:
         db.close()
     _echo_issue(found, f"added as item {position}")
@@ -164,9 +175,10 @@ def issue_add(app: App, day, url):
 @click.argument("n", type=click.IntRange(min=1))
 @click.option("--title", help="The item's new title.")
 @click.option("--summary", help="The item's new summary (\\n or new lines between paragraphs).")
+@if_version_option
 @click.pass_obj
 @handled
-def issue_edit(app: App, day, n, title, summary):
+def issue_edit(app: App, day, n, title, summary, expected_version):
     """Change the title and/or summary of item N of a draft issue.
 
     \b
@@ -175,10 +187,32 @@ def issue_edit(app: App, day, n, title, summary):
     """
     db = app.db()
     try:
-        found = edit_item(db, day, n, title=title, summary=summary)
+        found = edit_item(db, day, n, title=title, summary=summary, expected_version=expected_version)
     finally:
         db.close()
     _echo_issue(found, f"edited item {n}")
+
+
+@issue.command("section")
+@day_argument
+@click.argument("n", type=click.IntRange(min=1))
+@click.argument("section")
+@if_version_option
+@click.pass_obj
+@handled
+def issue_section(app: App, day, n, section, expected_version):
+    """File item N of a draft issue under SECTION (it goes to the end of that section).
+
+    \b
+    Example:
+        aibrief issue section 2022-10-14 4 自动驾驶
+    """
+    db = app.db()
+    try:
+        found = set_section(db, day, n, section, app.config.editorial, expected_version)
+    finally:
+        db.close()
+    _echo_issue(found, f"item {n} filed under {section}")
 
 
 @click.command()

@@ -8,17 +8,10 @@ import click
 
 from crawler import user_agent
 from crawler.addresses import policy_for
-from crawler.cli.common import App, Failure, _day_callback, day_argument, day_option, handled
+from crawler.cli.common import App, Failure, _day_callback, day_argument, day_option, handled, if_version_option
 from crawler.discovery.check import FetchError, fetch_once
 from pipelines.analysis.text import SCRIPTS
-from pipelines.editorial.export import (
-    convert_issue,
-    render_daily_markdown,
-    render_editor_markdown,
-    render_json,
-    render_markdown,
-    write_whole,
-)
+from pipelines.editorial.export import convert_issue, render_json, render_layout, write_whole
 from pipelines.editorial.importer import import_paths, issue_files
 from pipelines.editorial.issues import build_configured_issue, list_issues
 from pipelines.editorial.publishing.deliver import publish_and_deliver
@@ -101,7 +94,7 @@ def issue_show(app: App, day):
         aibrief issue show 2022-10-14
     """
     found = app.issue(day)
-    click.echo(f"{found.title} ({found.status})\n{found.headline}")
+    click.echo(f"{found.title} ({found.status}, version {found.version})\n{found.headline}")
     for item in found.items:
         click.echo(f"{item.position}. {item.title}\n   {item.url}")
         for link in item.links:
@@ -111,9 +104,10 @@ def issue_show(app: App, day):
 @issue.command("publish")
 @day_argument
 @click.option("--retry-failed", is_flag=True, help="Send again the deliveries that failed before.")
+@if_version_option
 @click.pass_obj
 @handled
-def issue_publish(app: App, day, retry_failed):
+def issue_publish(app: App, day, retry_failed, expected_version):
     """Mark a draft issue published (it is never changed afterwards), then deliver it to
     each output of [[publish.outputs]] not delivered yet.
 
@@ -127,7 +121,7 @@ def issue_publish(app: App, day, retry_failed):
     """
     db = app.db()
     try:
-        done = publish_and_deliver(db, app.config, day, retry_failed=retry_failed)
+        done = publish_and_deliver(db, app.config, day, retry_failed=retry_failed, expected_version=expected_version)
     finally:
         db.close()
     click.echo(f"published {done.issue.title} ({len(done.issue.items)} items)")
@@ -185,12 +179,8 @@ def export(app: App, day, fmt, output, layout, by_topic, script, images):
         text = render_wechat(laid_out, copies)
     elif fmt == "json":
         text = render_json(found)
-    elif layout == "editor":
-        text = render_editor_markdown(found)
-    elif layout == "daily":
-        text = render_daily_markdown(found, config.issue.moments_chars, by_topic=by_topic)
     else:
-        text = render_markdown(found)
+        text = render_layout(found, layout, config.issue.moments_chars, by_topic=by_topic)
     if output:
         write_whole(output, text)
         click.echo(f"wrote {output}", err=True)

@@ -552,8 +552,32 @@ def _v13_publish_deliveries(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v14_desk_versions(db: sqlite_utils.Database) -> None:
+    """The editor's desk: each issue's version, bumped by every change to it (an edit, a
+    rebuild, the writer, publishing), so that an edit made on a page showing an older
+    version is refused rather than applied to items that moved; and the URLs an editor
+    asked to add while they were not in the archive yet, until their fetch lands."""
+    _script(
+        db,
+        """
+        ALTER TABLE issues ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE desk_pending (
+            id INTEGER PRIMARY KEY,
+            issue_date TEXT NOT NULL,         -- the draft the URL goes into
+            url TEXT NOT NULL,                -- as the editor gave it
+            canonical_url TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('waiting', 'added', 'failed')),
+            note TEXT,                        -- why it waits, where it went, or why it failed
+            requested_at TEXT NOT NULL,
+            settled_at TEXT,
+            UNIQUE (issue_date, canonical_url)
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11,
-                                                             _v12, _v13_publish_deliveries]
+                                                             _v12, _v13_publish_deliveries, _v14_desk_versions]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

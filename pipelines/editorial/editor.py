@@ -5,7 +5,10 @@ Positions stay dense (1..n) and stable: an item keeps its place relative to the 
 unless it is the one moved. A moved item joins the section of the item whose place it
 takes; an added item goes to the end of its section. The headline follows the two
 top-ranked items (:func:`pipelines.editorial.issues.top_titles`); an added item ranks last.
-Published issues are never changed. Each change is also kept as the editor's label of the
+Published issues are never changed. Every change bumps the issue's version; a change
+given the version its caller saw (``expected_version``: the desk's pages, the CLI's
+``--if-version``) is refused when the draft has moved on since
+(:func:`pipelines.editorial.issues.check_version`). Each change is also kept as the editor's label of the
 item (:func:`pipelines.editorial.labels.record_label`: a dropped item was not wanted; an
 added, moved or edited one was), which ``aibrief relevance train`` learns from.
 """
@@ -31,6 +34,7 @@ from pipelines.editorial.issues import (
     IssueItem,
     _insert_items,
     _shown_links,
+    check_version,
     get_issue,
     headline_for,
     top_titles,
@@ -40,12 +44,13 @@ from pipelines.editorial.labels import record_label
 RECLASSIFY_BATCH = 200  # articles a transaction: other writers wait at most that long
 
 
-def _draft(db: sqlite_utils.Database, day: date) -> Issue:
+def _draft(db: sqlite_utils.Database, day: date, expected_version: int | None = None) -> Issue:
     issue = get_issue(db, day)
     if issue is None:
         raise IssueError(f"no issue for {day.isoformat()} (build it with: aibrief issue build --date {day})")
     if issue.status == "published":
         raise IssueError(f"the issue of {day.isoformat()} is published; it is not changed")
+    check_version(issue, expected_version)
     return issue
 
 
@@ -70,22 +75,22 @@ def _save(db: sqlite_utils.Database, issue: Issue, items: list[IssueItem]) -> Is
                 canonical[item.article_id] = row[0]
     _insert_items(db, issue.id, items, canonical)
     now = iso(utcnow())
-    db.execute("UPDATE issues SET headline = ?, updated_at = ?, edited_at = ? WHERE id = ?",
+    db.execute("UPDATE issues SET headline = ?, updated_at = ?, edited_at = ?, version = version + 1 WHERE id = ?",
                [headline_for(issue.date, top_titles(items)), now, now, issue.id])
     return get_issue(db, issue.date)
 
 
-def drop_item(db: sqlite_utils.Database, day: date, n: int) -> Issue:
+def drop_item(db: sqlite_utils.Database, day: date, n: int, expected_version: int | None = None) -> Issue:
     with immediate(db):
-        issue = _draft(db, day)
+        issue = _draft(db, day, expected_version)
         dropped = _item(issue, n)
         _label(db, "drop", issue, dropped)
         return _save(db, issue, [item for item in issue.items if item is not dropped])
 
 
-def move_item(db: sqlite_utils.Database, day: date, n: int, m: int) -> Issue:
+def move_item(db: sqlite_utils.Database, day: date, n: int, m: int, expected_version: int | None = None) -> Issue:
     with immediate(db):
-        issue = _draft(db, day)
+        issue = _draft(db, day, expected_version)
         moved = _item(issue, n)
         target = _item(issue, m)
         if moved is target:
@@ -99,13 +104,13 @@ def move_item(db: sqlite_utils.Database, day: date, n: int, m: int) -> Issue:
 
 
 def edit_item(db: sqlite_utils.Database, day: date, n: int, *, title: str | None = None,
-              summary: str | None = None) -> Issue:
+              summary: str | None = None, expected_version: int | None = None) -> Issue:
     if title is None and summary is None:
         raise IssueError("nothing to change: give --title and/or --summary")
     if title is not None and not title.strip():
         raise IssueError("an item's title cannot be empty")
     with immediate(db):
-        issue = _draft(db, day)
+        issue = _draft(db, day, expected_version)
         item = _item(issue, n)
         if title is not None:
             item.title = " ".join(title.split())
@@ -115,7 +120,8 @@ def edit_item(db: sqlite_utils.Database, day: date, n: int, *, title: str | None
         return _save(db, issue, issue.items)
 
 
-def add_item(db: sqlite_utils.Database, day: date, url: str, settings: EditorialSettings) -> tuple[Issue, int]:
+def add_item(db: sqlite_utils.Database, day: date, url: str, settings: EditorialSettings,
+             expected_version: int | None = None) -> tuple[Issue, int]:
     """Add a stored article to the draft, at the end of its section; returns the issue and
     the new item's position."""
 
@@ -124,7 +130,7 @@ def add_item(db: sqlite_utils.Database, day: date, url: str, settings: Editorial
     except ValueError as exc:
         raise IssueError(str(exc)) from None
     with immediate(db):
-        issue = _draft(db, day)
+        issue = _draft(db, day, expected_version)
         row = db.execute("SELECT id, url, source_id, title, text, summary, images, topics, cluster_id FROM articles"
                          " WHERE canonical_url = ?", [key]).fetchone()
         if row is None:
@@ -153,6 +159,46 @@ def add_item(db: sqlite_utils.Database, day: date, url: str, settings: Editorial
         items.insert(_insert_at(items, section, settings.sections), new)
         saved = _save(db, issue, items)
     return saved, items.index(new) + 1
+
+
+def set_section(db: sqlite_utils.Database, day: date, n: int, section: str, settings: EditorialSettings,
+                expected_version: int | None = None) -> Issue:
+    """File item N under ``section``: it goes to the end of that section (or where the
+    section's place in ``settings.sections`` puts it), the way an added item does. Kept
+    as a "move" label: the editor wanted the item, elsewhere."""
+    section = " ".join(section.split())
+    if not section:
+        raise IssueError("a section name cannot be empty")
+    with immediate(db):
+        issue = _draft(db, day, expected_version)
+        item = _item(issue, n)
+        if item.section == section:
+            return issue
+        item.section = section
+        _label(db, "move", issue, item)
+        items = [other for other in issue.items if other is not item]
+        items.insert(_insert_at(items, section, settings.sections), item)
+        return _save(db, issue, items)
+
+
+def decline_article(db: sqlite_utils.Database, day: date, url: str) -> None:
+    """The editor's "not for this issue" of a stored article that is no item of the draft
+    of ``day``: kept as a "drop" label, as dropping it from the draft would be. The draft
+    does not change (nor its version)."""
+    try:
+        key = canonical_url(url)
+    except ValueError as exc:
+        raise IssueError(str(exc)) from None
+    with immediate(db):
+        issue = _draft(db, day)
+        row = db.execute("SELECT id, url, title, summary FROM articles WHERE canonical_url = ?", [key]).fetchone()
+        if row is None:
+            raise IssueError(f"{url} is not in the archive")
+        article_id, article_url, title, summary = row
+        if any(item.article_id == article_id for item in issue.items):
+            raise IssueError(f"{url} is an item of the draft; drop the item instead")
+        record_label(db, "drop", issue.date, url=article_url, title=title or article_url, text=summary or "",
+                     article_id=article_id)
 
 
 def _label(db: sqlite_utils.Database, action: str, issue: Issue, item: IssueItem) -> None:

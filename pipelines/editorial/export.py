@@ -299,3 +299,13 @@ def _daily_escape(text: str) -> str:
 
 def _cell(text: str) -> str:
     return _daily_escape(text).replace("|", "\\|")
+
+
+def render_layout(issue: Issue, layout: str, moments_chars: int, by_topic: bool = False) -> str:
+    """The issue's Markdown in ``layout`` (one of :data:`pipelines.editorial.settings.LAYOUTS`):
+    what ``aibrief export --layout`` writes and the desk's previews show."""
+    if layout == "editor":
+        return render_editor_markdown(issue)
+    if layout == "daily":
+        return render_daily_markdown(issue, moments_chars, by_topic=by_topic)
+    return render_markdown(issue)

@@ -45,6 +45,20 @@ class EmptyPeriod(IssueError):
     """The issue's period has no candidates: no (empty) issue is built."""
 
 
+class StaleDraft(IssueError):
+    """A change asked for on a view of an older version of the issue (another tab, the
+    command line, a rebuild came in between): it is refused, not applied to items that
+    may have moved."""
+
+
+def check_version(issue: Issue, expected: int | None) -> None:
+    """StaleDraft unless ``expected`` is None (no check asked for) or the issue's version."""
+    if expected is not None and expected != issue.version:
+        raise StaleDraft(f"the issue of {issue.date.isoformat()} changed since this view of it (version {expected},"
+                         f" now {issue.version}: another tab, the command line or a rebuild); nothing was changed:"
+                         " reload and make the change again")
+
+
 @dataclass(slots=True)
 class IssueItem:
     position: int
@@ -82,6 +96,7 @@ class Issue:
     insights: list[str] = field(default_factory=list)
     moments: str = ""  # the short version for WeChat Moments, as stored; empty: made on export
     links: list[dict[str, str]] = field(default_factory=list)  # links outside any item: [{"role", "url", "label", "section"}]
+    version: int = 0  # bumped by every change (pipelines.editorial.issues.check_version)
 
     def cited_urls(self) -> list[str]:
         """Every URL the issue cites: each item's, then its links', in issue order."""
@@ -149,7 +164,7 @@ def _issue(row: dict) -> Issue:
                  headline=row["headline"], section=row["section"], status=row["status"],
                  created_at=row["created_at"], updated_at=row["updated_at"],
                  published_at=row["published_at"], insights=json.loads(row["insights"]),
-                 moments=row["moments"], links=json.loads(row["links"]))
+                 moments=row["moments"], links=json.loads(row["links"]), version=row["version"])
 
 
 def build_configured_issue(db: sqlite_utils.Database, config, day: date, max_items: int | None = None,
@@ -190,7 +205,7 @@ def write_into_issue(db: sqlite_utils.Database, issue: Issue, settings: WriterSe
         for item in issue.items:
             row = db.execute("SELECT text FROM articles WHERE id = ?", [item.article_id]).fetchone()
             texts[item.position] = row[0] if row else ""
-        db.execute("UPDATE issues SET headline = ?, updated_at = ? WHERE id = ?",
+        db.execute("UPDATE issues SET headline = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                    [headline_for(issue.date, top_titles(issue.items)), iso(utcnow()), issue.id])
     writing, report = write_issue(db, [ItemInput(item.position, item.title, item.summary, texts[item.position])
                                        for item in issue.items], settings, tz=tz, command="aibrief issue build")
@@ -200,7 +215,7 @@ def write_into_issue(db: sqlite_utils.Database, issue: Issue, settings: WriterSe
         logger.warning("issue %s: the writer's headline and insights are not used: %s", issue.date,
                        "; ".join(writing.flags))
     with immediate(db):  # a rebuilt draft drops what was written for its former items
-        db.execute("UPDATE issues SET insights = ?, moments = ?, updated_at = ? WHERE id = ?",
+        db.execute("UPDATE issues SET insights = ?, moments = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                    [json.dumps(writing.insights if usable else [], ensure_ascii=False),
                     writing.moments if usable else "", iso(utcnow()), issue.id])
         if usable and daily:
@@ -244,8 +259,8 @@ def build_issue(db: sqlite_utils.Database, day: date, *, title: str, section: st
                 [day.isoformat(), title, headline, section, now, now]).lastrowid
         else:
             issue_id = existing["id"]
-            db.execute("UPDATE issues SET title = ?, headline = ?, section = ?, updated_at = ?, edited_at = NULL"
-                       " WHERE id = ?", [title, headline, section, now, issue_id])
+            db.execute("UPDATE issues SET title = ?, headline = ?, section = ?, updated_at = ?, edited_at = NULL,"
+                       " version = version + 1 WHERE id = ?", [title, headline, section, now, issue_id])
             db.execute("DELETE FROM issue_items WHERE issue_id = ?", [issue_id])
         _insert_items(db, issue_id, items, {a["id"]: a["canonical_url"] for a in articles})
     return get_issue(db, day)
@@ -283,16 +298,20 @@ def _insert_items(db: sqlite_utils.Database, issue_id: int, items: list[IssueIte
              json.dumps(item.sources, ensure_ascii=False), item.stars])
 
 
-def publish_issue(db: sqlite_utils.Database, day: date) -> Issue:
+def publish_issue(db: sqlite_utils.Database, day: date, expected_version: int | None = None) -> Issue:
+    """Freeze the issue of ``day``; publishing a published issue changes nothing. With
+    ``expected_version``, a draft changed since that version is refused (StaleDraft)."""
     with immediate(db):
         row = _issue_row(db, day)
         if row is None:
             raise IssueError(f"no issue for {day.isoformat()} (build it with: aibrief issue build --date {day})")
         if row["status"] != "published":
+            check_version(_issue(row), expected_version)
             if not db.execute("SELECT 1 FROM issue_items WHERE issue_id = ?", [row["id"]]).fetchone():
                 raise IssueError(f"the issue of {day.isoformat()} has no items; nothing to publish")
             now = iso(utcnow())
-            db.execute("UPDATE issues SET status = 'published', published_at = ?, updated_at = ? WHERE id = ?",
+            db.execute("UPDATE issues SET status = 'published', published_at = ?, updated_at = ?, version = version + 1"
+                       " WHERE id = ?",
                        [now, now, row["id"]])
     return get_issue(db, day)
 

@@ -88,14 +88,17 @@ class Publication:
 
 
 def publish_and_deliver(db: sqlite_utils.Database, config, day: date, *, retry_failed: bool = False,
+                        expected_version: int | None = None,
                         sleep: Callable[[float], None] = time.sleep) -> Publication:
     """Freeze the issue of ``day`` (a published one stays as it is), then deliver it to each
     output of ``config.publish`` not delivered yet; failed ones again when ``retry_failed``.
+    With ``expected_version``, a draft changed since that version is refused before anything
+    is frozen or sent (:class:`~pipelines.editorial.issues.StaleDraft`).
 
     ``config`` is the whole configuration (:class:`schedules.settings.Config`): the issue's
     layout, script and Moments length come from it as for ``aibrief export``.
     """
-    issue = publish_issue(db, day)
+    issue = publish_issue(db, day, expected_version)
     shown = convert_issue(issue, config.editorial.script)
     laid_out = outline(shown, config.issue.layout, config.issue.moments_chars)
     results = [deliver(db, issue.id, shown.date, laid_out, output, config.publish, retry_failed=retry_failed,

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from conftest import AIBRIEF, env_for, rows, run_cli, write_config
 from desk_support import DAY, HOSTILE_URL, make_desk, serving
+from publishing_servers import start_recording_server
 
 from crawler.config import ConfigError, load_config
 from crawler.desk.app import CHANGES, safe_href
@@ -396,3 +397,27 @@ def test_changes_and_waiting_urls_outlive_a_restart_of_the_desk(site, tmp_path, 
         wait_for(lambda: rows(db_path, "SELECT 1 FROM desk_pending WHERE state = 'added'"), 90, "the waiting URL")
     assert rows(db_path, "SELECT count(*) FROM issue_items ii JOIN articles a ON a.id = ii.article_id"
                          " WHERE a.url = ?", [PAGE_URL]) == [(1,)]
+
+
+def test_publishing_from_the_desk_delivers_to_the_configured_outputs(tmp_path):
+    """The desk's Publish is ``aibrief issue publish``: the issue is frozen and sent to each
+    ``[[publish.outputs]]`` once; the page reports the delivery."""
+    hooks, server = start_recording_server()
+    try:
+        outputs = f'[[publish.outputs]]\nname = "team"\nchannel = "webhook"\nurl = "{hooks.url("/ok/webhook/desk")}"\n'
+        db_path, config = make_desk(tmp_path, outputs)
+        with serving(config) as url, httpx.Client(base_url=url, trust_env=False) as client:
+            desk = Desk(client, db_path, config)
+            published = desk.post("/draft/publish", back=f"/draft?date={DAY}")
+            assert published.status_code == 303
+            page = client.get(published.headers["location"]).text
+            assert "team: delivered" in html.unescape(page)
+            again = desk.cli("issue", "publish", DAY.isoformat())
+        (sent,) = hooks.to("/ok/webhook/desk")
+        assert sent.json()["title"] == "AI 簡報 20221014 期"
+        assert again.returncode == 0 and "team (webhook): skipped" in again.stdout
+        assert len(hooks.to("/ok/webhook/desk")) == 1
+        assert rows(db_path, "SELECT status FROM issues WHERE date = ?", [DAY.isoformat()]) == [("published",)]
+        assert rows(db_path, "SELECT output, status FROM publish_deliveries") == [("team", "delivered")]
+    finally:
+        server.shutdown()

@@ -92,8 +92,14 @@ def load_config(path: str | os.PathLike | None = None, db: str | os.PathLike | N
     else:
         database = Path.cwd() / DEFAULT_DB_NAME
     model = _model_path(data, config_path, database.absolute())
+    publish = config.publish
+    if publish.site_dir:
+        site_dir = Path(publish.site_dir).expanduser()
+        if not site_dir.is_absolute():
+            site_dir = (config_path.parent if config_path else Path.cwd()) / site_dir
+        publish = dataclasses.replace(publish, site_dir=str(site_dir.absolute()))
     return dataclasses.replace(config, path=config_path.resolve() if config_path else None,
-                               database=database.absolute(),
+                               database=database.absolute(), publish=publish,
                                editorial=dataclasses.replace(config.editorial, model=model))
 
 
@@ -344,7 +350,7 @@ def _parse_writer(table: dict, where: _Where, issue: IssueRules) -> WriterSettin
 # in KEY_env. An empty variable is no configuration error (other commands must still run):
 # the output records it as its failure when it is sent.
 
-PUBLISH_KEYS = {"site_url", "timeout", "retries", "backoff", "max_retry_wait", "sends", "top", "starttls",
+PUBLISH_KEYS = {"site_url", "site_dir", "timeout", "retries", "backoff", "max_retry_wait", "sends", "top", "starttls",
                 "telegram_api", "outputs"}
 OUTPUT_KEYS = {"name", "channel", "sends", "top"}
 # Beyond OUTPUT_KEYS, by channel; a key with an "_env" twin is a secret.
@@ -384,6 +390,7 @@ def _parse_publish(table: dict, where: _Where) -> PublishSettings:
         outputs.append(parsed)
     return PublishSettings(
         site_url=site_url,
+        site_dir=_get(table, "site_dir", str, where, p).strip(),
         timeout=_positive(_get(table, "timeout", float, where, p), where, p + "timeout"),
         retries=_positive(_get(table, "retries", int, where, p), where, p + "retries", allow_zero=True),
         backoff=_positive(_get(table, "backoff", float, where, p), where, p + "backoff", allow_zero=True),

@@ -368,3 +368,28 @@ def test_dingtalk_signature_is_url_encoded_as_documented(hooks):
     assert query["timestamp"] == "1700000000500"
     assert unquote_plus(query["sign"]) == dingtalk_sign("s3", 1_700_000_000_500)
     assert "+" not in query["sign"] and "/" not in query["sign"]
+
+
+def test_publishing_brings_the_archive_up_to_date_before_any_message_links_to_it(tmp_path, db_path, hooks):
+    """With [publish] site_dir, the issue's page is written before the delivery that links
+    to it; an archive that cannot be written stops the deliveries with one line, and
+    publishing again, once it can, sends them."""
+    store_issue(db_path, DAY)
+    hook = f"/ok/webhook/site-{tmp_path.name}"
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the archive's folder should be")
+    config = publish_config(tmp_path / "aibrief.toml", outputs_toml({"name": "hook", "channel": "webhook",
+                                                                      "url": hooks.url(hook)}), site_dir="blocked")
+    refused = run_cli("--config", str(config), "--db", str(db_path), "issue", "publish", DAY.isoformat())
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    assert f"the issue of {DAY} is published, but the archive in {blocked} could not be written" in refused.stderr
+    assert hooks.to(hook) == [] and rows(db_path, "SELECT count(*) FROM publish_deliveries") == [(0,)]
+
+    config.write_text(config.read_text("utf-8").replace('site_dir = "blocked"', 'site_dir = "public"'), "utf-8")
+    done = run_cli("--config", str(config), "--db", str(db_path), "issue", "publish", DAY.isoformat())
+    assert done.returncode == 0, done.stderr
+    page = tmp_path / "public" / "issues" / f"{DAY}.html"
+    assert "AI 簡報 20260822 期" in page.read_text("utf-8")
+    assert f"  archive {tmp_path / 'public'}: " in done.stdout and "  hook (webhook): delivered" in done.stdout
+    (sent,) = hooks.to(hook)
+    assert sent.json()["url"] == f"{SITE}issues/{DAY}.html"

@@ -125,6 +125,8 @@ def issue_publish(app: App, day, retry_failed, expected_version):
     finally:
         db.close()
     click.echo(f"published {done.issue.title} ({len(done.issue.items)} items)")
+    if done.site is not None:
+        click.echo(f"  archive {app.config.publish.site_dir}: {done.site.line()}")
     for result in done.deliveries:
         line = f"  {result.output} ({result.channel}): {result.status}"
         if result.messages > 1:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from crawler.cli.common import App, handled
-from pipelines.editorial.publishing.site import SiteOptions, build_site
+from pipelines.editorial.publishing.site import build_site, site_options
 
 
 @click.command()
@@ -21,19 +21,16 @@ def site(app: App, folder: Path, title: str | None):
     issue with its Markdown, JSON and WeChat exports, a page per month, and an Atom feed.
 
     Only files whose content changed are written, each whole, the index and the feed last:
-    run it after every publish. Serve the folder as it is; [publish] site_url says where.
+    run it after every publish, or set [publish] site_dir and publishing does. Serve the folder
+    as it is; [publish] site_url says where.
 
     \b
     Example:
         aibrief site -o public/ && rsync -a public/ web:/srv/brief/
     """
-    config = app.config
-    name = title or config.issue.title.split("{")[0].strip() or "AI 簡報"
-    options = SiteOptions(title=name, site_url=config.publish.site_url, layout=config.issue.layout,
-                          moments_chars=config.issue.moments_chars, script=config.editorial.script)
     db = app.db()
     try:
-        report = build_site(db, folder, options)
+        report = build_site(db, folder, site_options(app.config, title))
     finally:
         db.close()
     click.echo(f"{folder}: {report.line()}")

@@ -8,6 +8,9 @@ claimed in the archive before anything is sent and its result stored
 keeps its reason and is tried again with ``retry_failed``, and one output's failure never
 keeps the others from going out.
 
+With ``[publish] site_dir`` set, the static archive (:mod:`.site`) is brought up to date
+after the freeze and before any message goes out, so the links they carry resolve.
+
 Each message is tried ``1 + retries`` times on a timeout, a lost connection, a 5xx or a
 429; between tries the wait starts at ``backoff`` seconds and doubles, and a 429's
 Retry-After (seconds or an HTTP date) replaces it, up to ``max_retry_wait``. Another 4xx,
@@ -25,13 +28,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr, parsedate_to_datetime
+from pathlib import Path
 
 import httpx
 import sqlite_utils
 
 from pipelines.archive.deliveries import DELIVERED, claim_delivery, finish_delivery, record_part
 from pipelines.editorial.export import convert_issue
-from pipelines.editorial.issues import Issue, publish_issue
+from pipelines.editorial.issues import Issue, IssueError, publish_issue
 from pipelines.editorial.publishing.channels import (
     CHANNELS,
     About,
@@ -42,7 +46,7 @@ from pipelines.editorial.publishing.channels import (
 )
 from pipelines.editorial.publishing.outline import Outline, outline
 from pipelines.editorial.publishing.settings import Output, PublishSettings
-from pipelines.editorial.publishing.site import issue_page
+from pipelines.editorial.publishing.site import SiteReport, build_site, issue_page, site_options
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +85,7 @@ class DeliveryResult:
 class Publication:
     issue: Issue
     deliveries: list[DeliveryResult] = field(default_factory=list)
+    site: SiteReport | None = None  # the archive brought up to date ([publish] site_dir)
 
     @property
     def failed(self) -> list[DeliveryResult]:
@@ -99,11 +104,19 @@ def publish_and_deliver(db: sqlite_utils.Database, config, day: date, *, retry_f
     layout, script and Moments length come from it as for ``aibrief export``.
     """
     issue = publish_issue(db, day, expected_version)
+    site = None
+    if config.publish.site_dir:  # before any message links to the issue's page
+        try:
+            site = build_site(db, Path(config.publish.site_dir), site_options(config))
+        except OSError as exc:
+            raise IssueError(f"the issue of {day} is published, but the archive in {config.publish.site_dir} could"
+                             f" not be written ({exc.strerror or exc}); nothing was delivered: run aibrief issue"
+                             f" publish {day} again") from None
     shown = convert_issue(issue, config.editorial.script)
     laid_out = outline(shown, config.issue.layout, config.issue.moments_chars)
     results = [deliver(db, issue.id, shown.date, laid_out, output, config.publish, retry_failed=retry_failed,
                        sleep=sleep) for output in config.publish.outputs]
-    return Publication(issue, results)
+    return Publication(issue, results, site)
 
 
 def deliver(db: sqlite_utils.Database, issue_id: int, day: date, laid_out: Outline, output: Output,

@@ -46,6 +46,7 @@ class Output:
 @dataclass(slots=True, frozen=True)
 class PublishSettings:
     site_url: str  # where `aibrief site` output is served, for links to an issue's page; "" for none
+    site_dir: str  # the archive's folder, rebuilt on publish (an absolute path); "" for none
     timeout: float  # seconds for one request or SMTP session
     retries: int  # tries after the first, per message
     backoff: float  # seconds before the first retry, doubled after each

@@ -77,6 +77,14 @@ class SiteReport:
         return f"{len(self.written)} files written, {self.unchanged} unchanged"
 
 
+def site_options(config, title: str | None = None) -> SiteOptions:
+    """The archive's options from the configuration (:class:`schedules.settings.Config`);
+    its name, unless given, is the issue title's words before the date."""
+    name = title or config.issue.title.split("{")[0].strip() or "AI 簡報"
+    return SiteOptions(title=name, site_url=config.publish.site_url, layout=config.issue.layout,
+                       moments_chars=config.issue.moments_chars, script=config.editorial.script)
+
+
 def issue_page(day) -> str:
     """The path of an issue's page in the archive."""
     return f"issues/{day.isoformat()}.html"

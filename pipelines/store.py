@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from pathlib import Path
 
 from scrapy.exceptions import DropItem
@@ -168,8 +169,9 @@ class StorePipeline:
         return item
 
     def _write(self, step) -> None:
-        """Run a step of the writer and count what its batch stored."""
-        before = self.writer.batches
+        """Run a step of the writer and count what its batch stored (and the CPU it took:
+        ``aibrief/store/cpu_ms``, which ``aibrief bench`` reports)."""
+        before, started = self.writer.batches, time.process_time()
         try:
             results = step()
         except sqlite3.OperationalError as exc:
@@ -185,6 +187,7 @@ class StorePipeline:
             return
         if self.writer.batches > before:
             self.stats.inc_value("aibrief/store/batches")
+            self.stats.inc_value("aibrief/store/cpu_ms", 1000 * (time.process_time() - started))
         for stored in results:
             self._count(stored)
 

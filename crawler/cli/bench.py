@@ -17,26 +17,33 @@ from pipelines.editorial.export import write_whole
 @click.option("--pages", default=2000, show_default=True, help="Pages in the bench site.")
 @click.option("--workers", default=default_workers(), show_default=True, help="Extraction workers for the pool run.")
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Build the site from the pages in this folder (*.html, *.html.gz), e.g. ../shared/corpus.")
+              help="Build the site from the pages in this folder (*.html, *.html.gz). Default: ../shared/corpus "
+                   "beside the checkout when it is there, else the bundled sample pages.")
+@click.option("--bundled", is_flag=True, help="Build the site from the bundled sample pages, whatever is beside the checkout.")
+@click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 20),
+              help="Runs of each kind; each figure is the median.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the figures here.")
 @click.option("--memory", is_flag=True, help="Instead: peak RSS of the pool crawl at 2,000 and 10,000 pages.")
 @click.option("--load", is_flag=True, help="Instead: 5,000 URLs over 50 loopback hosts (per-host limits, memory, errors).")
 @click.option("--writer", is_flag=True,
               help="Instead: the writer, 200 articles against a loopback model server (50 ms a request), twice.")
 @handled
-def bench(pages, workers, corpus, json_path, memory, load, writer):
+def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, writer):
     """Measure throughput: bare trafilatura, the crawl inline, the crawl with the pool.
 
     All three over the same pages, served from loopback by a separate process, and bare
     trafilatura again in one process per core at once (what the machine gives it on every
-    core). The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every
-    core). --memory and --load run the memory and load checks instead; --writer the
-    writer's (one request per article at concurrency 4, then the same articles from the
-    archive with no request).
+    core), each --repeat times: every figure is the median of its runs. The first line
+    names the corpus the pages came from; each crawl's line gives the CPU a page took in
+    the crawl process (and the part of it storing took) and in the extraction workers.
+    The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every core).
+    --memory and --load run the memory and load checks instead; --writer the writer's
+    (one request per article at concurrency 4, then the same articles from the archive
+    with no request).
 
     \b
     Example:
-        aibrief bench --pages 2000 --json bench.json
+        aibrief bench --pages 2000 --repeat 3 --json bench.json
     """
     if writer:
         result = bench_writer()
@@ -48,18 +55,23 @@ def bench(pages, workers, corpus, json_path, memory, load, writer):
         if json_path:
             write_whole(json_path, json.dumps(result, indent=2) + "\n")
         return
+    if bundled:
+        corpus = None
+    elif corpus is None:
+        corpus = measure.default_corpus()
     try:
-        result = _measure(pages, workers, corpus, memory, load)
+        result = _measure(pages, workers, corpus, memory, load, repeat)
     except measure.BenchError as exc:
         raise Failure(str(exc)) from None
     if json_path:
         write_whole(json_path, json.dumps(result, indent=2) + "\n")
 
 
-def _measure(pages, workers, corpus, memory, load) -> dict:
+def _measure(pages, workers, corpus, memory, load, repeat) -> dict:
     echo = lambda line: click.echo(line, err=True)  # noqa: E731
     if memory:
-        result = measure.memory(workers, corpus, echo=echo)
+        click.echo(f"corpus: {measure.corpus_name(corpus)}")
+        result = measure.memory(workers, corpus, echo=echo, repeat=repeat)
         for size in ("2000", "10000"):
             click.echo(f"pool, {size:>5} pages: peak RSS {result[size]['peak_rss_mb']:.0f} MB, "
                        f"{result[size]['pages_per_s']:.1f} pages/s")
@@ -70,7 +82,7 @@ def _measure(pages, workers, corpus, memory, load) -> dict:
                    f"({result['pages_per_s']:.1f} pages/s), {result['failed']} failed, peak RSS "
                    f"{result['peak_rss_mb']:.0f} MB, at most {result['most_at_once_on_a_host']} request at once per host")
     else:
-        result = measure.run(pages, workers, corpus, echo=echo)
+        result = measure.run(pages, workers, corpus, echo=echo, repeat=repeat)
         for line in measure.report(result):
             click.echo(line)
     return result

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from conftest import ROOT, env_for, last_run, rows, scrapy_crawl
 
+from pipelines.analysis.dedupe import BANDS
 from pipelines.analysis.pool import WORKER_NICENESS, proc_stat
+from pipelines.archive import db as storage
 
 DEMO_CONFIG = ROOT / "crawler" / "demo" / "demo.toml"
 COLUMNS = ("canonical_url, url, first_url, source_id, title, author, authors, published, published_from,"
@@ -225,3 +227,17 @@ def test_repeated_runs_report_the_median_of_each_figure():
     merged = median(runs)
     assert (merged["pages_per_s"], merged["cpu_ms_per_page"], merged["pages"]) == (20.0, 80.0, 30)
     assert merged["errors"] == "a" and merged["runs"] == [10.0, 30.0, 20.0]
+
+
+def test_the_rehash_benchmark_migrates_an_archive_of_the_size_asked(tmp_path):
+    """``aibrief bench --rehash`` on a small archive: figures only, no timing asserted."""
+    from conftest import run_cli
+
+    out = tmp_path / "rehash.json"
+    result = run_cli("bench", "--rehash", "--pages", "60", "--bundled", "--json", str(out), timeout=300)
+    assert result.returncode == 0, result.stderr[-1500:]
+    figures = json.loads(out.read_text())
+    assert figures["articles"] == 60 and figures["seconds"] > 0
+    assert figures["schema_version"] == len(storage.MIGRATIONS)
+    assert 0 < figures["band_rows"] <= 60 * BANDS
+    assert result.stdout.startswith("corpus: the bundled sample pages\n")

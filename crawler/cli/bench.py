@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from crawler import bench as measure
+from crawler.bench_rehash import bench_rehash
 from crawler.bench_writer import bench_writer
 from crawler.cli.common import Failure, handled
 from pipelines.analysis.pool import default_workers
@@ -25,10 +26,12 @@ from pipelines.editorial.export import write_whole
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the figures here.")
 @click.option("--memory", is_flag=True, help="Instead: peak RSS of the pool crawl at 2,000 and 10,000 pages.")
 @click.option("--load", is_flag=True, help="Instead: 5,000 URLs over 50 loopback hosts (per-host limits, memory, errors).")
+@click.option("--rehash", is_flag=True,
+              help="Instead: the band-key migration on an archive of --pages articles (100,000 for the figure).")
 @click.option("--writer", is_flag=True,
               help="Instead: the writer, 200 articles against a loopback model server (50 ms a request), twice.")
 @handled
-def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, writer):
+def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, rehash, writer):
     """Measure throughput: bare trafilatura, the crawl inline, the crawl with the pool.
 
     All three over the same pages, served from loopback by a separate process, and bare
@@ -39,11 +42,12 @@ def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, writ
     The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every core).
     --memory and --load run the memory and load checks instead; --writer the writer's
     (one request per article at concurrency 4, then the same articles from the archive
-    with no request).
+    with no request); --rehash times the migration that makes every stored band key again.
 
     \b
     Example:
         aibrief bench --pages 2000 --repeat 3 --json bench.json
+        aibrief bench --rehash --pages 100000
     """
     if writer:
         result = bench_writer()
@@ -59,6 +63,15 @@ def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, writ
         corpus = None
     elif corpus is None:
         corpus = measure.default_corpus()
+    if rehash:
+        click.echo(f"corpus: {measure.corpus_name(corpus)}")
+        result = bench_rehash(pages, corpus, echo=lambda line: click.echo(line, err=True))
+        click.echo(f"band-key migration: {result['articles']} articles ({result['avg_chars']} characters on average, "
+                   f"{result['db_mb']} MB) in {result['seconds']:.1f} s ({result['ms_per_article']:.2f} ms an article, "
+                   f"{result['cpu_seconds']:.1f} s of CPU), {result['band_rows']} band keys")
+        if json_path:
+            write_whole(json_path, json.dumps(result, indent=2) + "\n")
+        return
     try:
         result = _measure(pages, workers, corpus, memory, load, repeat)
     except measure.BenchError as exc:

@@ -241,3 +241,19 @@ def test_the_rehash_benchmark_migrates_an_archive_of_the_size_asked(tmp_path):
     assert figures["schema_version"] == len(storage.MIGRATIONS)
     assert 0 < figures["band_rows"] <= 60 * BANDS
     assert result.stdout.startswith("corpus: the bundled sample pages\n")
+
+
+def test_the_search_benchmark_compares_every_index_on_the_labelled_queries(tmp_path):
+    """``aibrief bench --search`` on the fixture week: each candidate's recall and cost."""
+    from conftest import run_cli
+
+    out = tmp_path / "search.json"
+    result = run_cli("bench", "--search", "--bundled", "--json", str(out), timeout=300)
+    assert result.returncode == 0, result.stderr[-1500:]
+    figures = json.loads(out.read_text())
+    assert figures["queries"] == 15 and figures["corpus"] == "the bundled sample pages"
+    assert set(figures["candidates"]) == {"trigram", "trigram-lead-1000", "trigram-lead-3000", "jieba"}
+    for candidate in figures["candidates"].values():
+        assert 0 < candidate["recall"] <= 1
+        assert candidate["index_ms_per_article"] > 0 and candidate["index_kb_per_article"] > 0
+    assert [line.split()[0] for line in result.stdout.splitlines()[2:]] == list(figures["candidates"])

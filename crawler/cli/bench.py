@@ -8,6 +8,8 @@ import click
 
 from crawler import bench as measure
 from crawler.bench_rehash import bench_rehash
+from crawler.bench_search import bench_search
+from crawler.bench_search import report as search_report
 from crawler.bench_writer import bench_writer
 from crawler.cli.common import Failure, handled
 from pipelines.analysis.pool import default_workers
@@ -28,10 +30,12 @@ from pipelines.editorial.export import write_whole
 @click.option("--load", is_flag=True, help="Instead: 5,000 URLs over 50 loopback hosts (per-host limits, memory, errors).")
 @click.option("--rehash", is_flag=True,
               help="Instead: the band-key migration on an archive of --pages articles (100,000 for the figure).")
+@click.option("--search", "search_quality", is_flag=True,
+              help="Instead: recall and cost of the full-text index candidates on the labelled queries.")
 @click.option("--writer", is_flag=True,
               help="Instead: the writer, 200 articles against a loopback model server (50 ms a request), twice.")
 @handled
-def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, rehash, writer):
+def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, rehash, search_quality, writer):
     """Measure throughput: bare trafilatura, the crawl inline, the crawl with the pool.
 
     All three over the same pages, served from loopback by a separate process, and bare
@@ -42,7 +46,8 @@ def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, reha
     The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every core).
     --memory and --load run the memory and load checks instead; --writer the writer's
     (one request per article at concurrency 4, then the same articles from the archive
-    with no request); --rehash times the migration that makes every stored band key again.
+    with no request); --rehash times the migration that makes every stored band key again;
+    --search compares full-text indexes by recall on tests/fixtures/search/queries.tsv.
 
     \b
     Example:
@@ -63,6 +68,13 @@ def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, reha
         corpus = None
     elif corpus is None:
         corpus = measure.default_corpus()
+    if search_quality:
+        result = bench_search(corpus, echo=lambda line: click.echo(line, err=True))
+        for line in search_report(result):
+            click.echo(line)
+        if json_path:
+            write_whole(json_path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        return
     if rehash:
         click.echo(f"corpus: {measure.corpus_name(corpus)}")
         result = bench_rehash(pages, corpus, echo=lambda line: click.echo(line, err=True))

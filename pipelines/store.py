@@ -20,7 +20,6 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from pipelines.analysis.urls import canonical_url
-from pipelines.archive import frontier
 from pipelines.archive.articles import ArticleRecord, refetch_requested, stored_canonical_urls
 from pipelines.archive.batch import BatchWriter, Stored
 from pipelines.archive.db import connect
@@ -73,8 +72,10 @@ class Archive:
             self.writer.mark(key, state, reason)
 
     def fail(self, key: str | None, reason: str) -> None:
+        """Count a failed attempt at a URL, with the next batch: after its "fetched" mark,
+        which is queued too."""
         if key:
-            frontier.mark_failed(self.db, key, reason, self.max_attempts)
+            self.writer.fail(key, reason, self.max_attempts)
 
 
 def crawl_config(crawler):

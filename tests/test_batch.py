@@ -137,6 +137,22 @@ def test_frontier_marks_wait_for_the_next_batch(db):
     assert states(db)["https://news.test/skip"] == ("skipped", "not an article: listing")
 
 
+def test_a_failure_after_the_fetched_mark_stays_a_failure_with_its_back_off(db_path):
+    """A page fetched (its mark queued), then failing extraction: the failure is written after
+    the mark, so the URL is failed and waits its back-off, not "fetched" and due at once."""
+    from pipelines.store import Archive
+
+    archive = Archive(db_path, max_attempts=3, batch=10, flush_every=60.0)
+    discover(archive.db, "https://news.test/broken")
+    archive.settle("https://news.test/broken", "fetched")
+    archive.fail("https://news.test/broken", "extraction failed: worker died, twice")
+    archive.writer.flush()
+    entry = frontier.get(archive.db, "https://news.test/broken")
+    assert (entry.state, entry.attempts) == ("failed", 1) and entry.next_attempt is not None
+    assert frontier.due(archive.db, None, max_attempts=3) == []
+    archive.db.close()
+
+
 def test_a_crawl_in_small_batches_stores_every_article_once(site, db_path, config_file):
     """The store stage with batches of three: every article of a 20-article feed stored
     once, its URL marked stored, the batches counted."""

@@ -18,6 +18,7 @@ drives it from the reactor, and any other process that stores articles can do th
 """
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import time
@@ -47,10 +48,10 @@ class Stored:
 
 @dataclass(slots=True)
 class _Entry:
-    record: ArticleRecord | None  # None: a frontier mark only
+    record: ArticleRecord | None  # None: a frontier step only
     done: tuple[str, ...] = ()
     context: Any = None
-    mark: tuple[str, str, str | None] | None = None  # (canonical URL, state, reason)
+    step: Callable[[sqlite_utils.Database], Any] | None = None  # a frontier change, in the batch's transaction
 
 
 @dataclass
@@ -79,7 +80,14 @@ class BatchWriter:
     def mark(self, canonical_url: str, state: str, reason: str | None = None) -> None:
         """Queue a frontier row's new state, written with the next batch. (It starts no
         batch itself: only its owner's calls write, and see what was stored.)"""
-        self._queue(_Entry(None, mark=(canonical_url, state, reason)))
+        self._queue(_Entry(None, step=functools.partial(frontier.mark, canonical_url=canonical_url, state=state,
+                                                        reason=reason)))
+
+    def fail(self, canonical_url: str, reason: str, max_attempts: int) -> None:
+        """Queue a failed attempt at a URL (:func:`pipelines.archive.frontier.record_failure`),
+        written with the next batch, after the marks queued before it."""
+        self._queue(_Entry(None, step=functools.partial(frontier.record_failure, canonical_url=canonical_url,
+                                                        reason=reason, max_attempts=max_attempts)))
 
     def _queue(self, entry: _Entry) -> None:
         if not self._pending:
@@ -105,7 +113,7 @@ class BatchWriter:
         with immediate(self.db):
             for entry in entries:
                 if entry.record is None:
-                    frontier.mark(self.db, *entry.mark)
+                    entry.step(self.db)
                 else:
                     results.append(self._put(entry))
         self.batches += 1

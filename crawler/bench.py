@@ -10,11 +10,14 @@ In one invocation, over the same N pages served from loopback by a separate proc
   into a fresh database with extraction in the reactor thread;
 - ``pool``: the same with the extraction pool.
 
-Pages are made from realistic pages (the project's own sample and adapter fixtures, or a
-folder such as ``../shared/corpus``), each made unique, spread over eight hosts so that the
-one-request-per-host rule is not what is measured. CPU time and memory are read from
-/proc for the crawl and every process under it (workers included), sampled every 0.1 s;
-throughput uses the crawl's own elapsed time (spider opened to closed).
+Pages are made from realistic pages (a folder of real pages: ``../shared/corpus`` beside
+the checkout when it is there, or the project's own sample and adapter fixtures), each made
+unique, spread over eight hosts so that the one-request-per-host rule is not what is
+measured. CPU time and memory are read from /proc for the crawl and every process under it
+(workers included), sampled every 0.1 s, and the CPU is given per process kind: the crawl
+process itself, and the extraction workers (with the fork server they come from);
+throughput uses the crawl's own elapsed time (spider opened to closed). Each run is made
+``repeat`` times and each figure is the median of its runs.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import os
 import re
 import resource
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +45,17 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 class BenchError(Exception):
     """A benchmark run that could not be measured; the message is one line."""
+
+
+def default_corpus(root: Path = ROOT) -> Path | None:
+    """The shared corpus of real pages beside the checkout (``../shared/corpus``), or None
+    when there is none (then the bundled sample pages stand in)."""
+    corpus = root.parent / "shared" / "corpus"
+    return corpus if corpus.is_dir() else None
+
+
+def corpus_name(corpus: Path | None) -> str:
+    return str(corpus) if corpus is not None else "the bundled sample pages"
 
 
 def sample_pages(corpus: Path | None) -> list[bytes]:
@@ -110,8 +125,9 @@ def _usage(pid: int) -> tuple[float, int] | None:
     return (int(fields[11]) + int(fields[12])) / _TICK, resident
 
 
-def watch(process: subprocess.Popen) -> tuple[float, float]:
-    """Wait for a process; return (CPU seconds of it and all under it, peak summed RSS in MB)."""
+def watch(process: subprocess.Popen) -> tuple[float, float, float]:
+    """Wait for a process; return (CPU seconds of it and all under it, CPU seconds of the
+    process itself, peak summed RSS in MB)."""
     cpu: dict[int, float] = {}
     peak = 0
     while process.poll() is None:
@@ -123,7 +139,7 @@ def watch(process: subprocess.Popen) -> tuple[float, float]:
                 total += usage[1]
         peak = max(peak, total)
         time.sleep(SAMPLE_EVERY)
-    return sum(cpu.values()), peak / 2**20
+    return sum(cpu.values()), cpu.get(process.pid, 0.0), peak / 2**20
 
 
 def bare(pages_dir: Path, part: int = 0, parts: int = 1) -> dict:
@@ -164,7 +180,7 @@ def crawl(urls_file: Path | None, proxy: str, workers: int, workdir: Path, sourc
          # Enough hosts in parallel for the fetch side never to be what is measured.
          "-s", "CONCURRENT_REQUESTS=32"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    cpu, peak = watch(process)
+    cpu, own_cpu, peak = watch(process)
     wall = time.perf_counter() - started
     errors = process.stderr.read().decode("utf-8", "replace").strip()
     conn = sqlite3.connect(db)
@@ -180,15 +196,33 @@ def crawl(urls_file: Path | None, proxy: str, workers: int, workdir: Path, sourc
         raise BenchError(f"the {workers}-worker crawl recorded no run: {last}")
     counts = json.loads(run_row[0])
     elapsed = counts.get("elapsed_ms", wall * 1000) / 1000
-    return {"pages": stored, "pages_per_s": stored / elapsed, "cpu_ms_per_page": 1000 * cpu / max(stored, 1),
+    per_page = 1000 / max(stored, 1)
+    return {"pages": stored, "pages_per_s": stored / elapsed, "cpu_ms_per_page": cpu * per_page,
+            # Where the time goes: the crawl process (fetching, the stages' glue, storing,
+            # handing pages to the workers) and the workers (extraction and analysis).
+            "crawl_cpu_ms_per_page": own_cpu * per_page, "workers_cpu_ms_per_page": (cpu - own_cpu) * per_page,
+            "store_ms_per_page": counts.get("store/cpu_ms", 0) / max(stored, 1),
             "peak_rss_mb": peak, "seconds": elapsed, "wall_seconds": wall, "workers": workers,
             "failed": counts.get("failed", 0) + counts.get("dropped/extract_error", 0),
             "not_articles": counts.get("dropped/not_article", 0),
             "errors": errors.splitlines()[-1] if errors else ""}
 
 
+def median(results: list[dict]) -> dict:
+    """One run's figures from several: each number the median of its values (the first
+    run's for anything else), and each run's pages/s kept under ``runs``."""
+    merged = dict(results[0])
+    for key, value in results[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            merged[key] = statistics.median(r[key] for r in results)
+    merged["runs"] = [round(r["pages_per_s"], 2) for r in results]
+    return merged
+
+
 def run(pages: int, workers: int, corpus: Path | None, runs: tuple[str, ...] = ("bare", "inline", "pool"),
-        echo=print) -> dict:
+        echo=print, repeat: int = 1) -> dict:
+    """Every run of ``runs`` over the same ``pages`` pages, each ``repeat`` times (the figures
+    are the medians)."""
     cores = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="aibrief-bench-") as tmp:
         work = Path(tmp)
@@ -199,17 +233,19 @@ def run(pages: int, workers: int, corpus: Path | None, runs: tuple[str, ...] = (
                                   cwd=ROOT, stdout=subprocess.PIPE, text=True)
         try:
             port = int(server.stdout.readline().split()[1])
-            result: dict = {"cores": cores, "pages": pages}
+            result: dict = {"cores": cores, "pages": pages, "corpus": corpus_name(corpus), "repeat": repeat}
+            times = f", {repeat} times" if repeat > 1 else ""
             if "bare" in runs:
-                echo(f"bare trafilatura over {pages} pages ...")
-                result["bare"] = bare_processes(work / "site", 1)
+                echo(f"bare trafilatura over {pages} pages{times} ...")
+                result["bare"] = median([bare_processes(work / "site", 1) for _ in range(repeat)])
                 if cores > 1:
-                    echo(f"bare trafilatura over {pages} pages in {cores} processes at once ...")
-                    result["bare_parallel"] = bare_processes(work / "site", cores)
+                    echo(f"bare trafilatura over {pages} pages in {cores} processes at once{times} ...")
+                    result["bare_parallel"] = median([bare_processes(work / "site", cores) for _ in range(repeat)])
             for name, count in (("inline", 0), ("pool", workers)):
                 if name in runs:
-                    echo(f"{name} crawl of {pages} pages ({count} extraction workers) ...")
-                    result[name] = crawl(urls_file, f"http://127.0.0.1:{port}", count, work)
+                    echo(f"{name} crawl of {pages} pages ({count} extraction workers){times} ...")
+                    result[name] = median([crawl(urls_file, f"http://127.0.0.1:{port}", count, work)
+                                           for _ in range(repeat)])
         finally:
             server.terminate()
             server.wait()
@@ -244,12 +280,13 @@ def bare_processes(pages_dir: Path, count: int) -> dict:
             "peak_rss_mb": sum(r["peak_rss_mb"] for r in results), "seconds": wall}
 
 
-def memory(workers: int, corpus: Path | None, sizes: tuple[int, ...] = (2000, 10_000), echo=print) -> dict:
+def memory(workers: int, corpus: Path | None, sizes: tuple[int, ...] = (2000, 10_000), echo=print,
+           repeat: int = 1) -> dict:
     """Peak RSS of the pool crawl at several sizes: a bounded working set does not grow."""
-    result: dict = {"workers": workers}
+    result: dict = {"workers": workers, "corpus": corpus_name(corpus)}
     for size in sizes:
         echo(f"pool crawl of {size} pages ...")
-        result[str(size)] = run(size, workers, corpus, runs=("pool",), echo=echo)["pool"]
+        result[str(size)] = run(size, workers, corpus, runs=("pool",), echo=echo, repeat=repeat)["pool"]
     small, large = (result[str(size)]["peak_rss_mb"] for size in (sizes[0], sizes[-1]))
     result["growth"] = large / small - 1
     return result
@@ -293,7 +330,8 @@ def most_at_once(log: Path) -> int:
 
 
 def report(result: dict) -> list[str]:
-    lines = [f"{result['pages']} pages, {result['cores']} cores",
+    medians = f", median of {result['repeat']} runs" if result.get("repeat", 1) > 1 else ""
+    lines = [f"{result['pages']} pages from {result['corpus']}, {result['cores']} cores{medians}",
              f"{'run':8} {'pages/s':>9} {'cpu ms/page':>12} {'peak RSS MB':>12}  notes"]
     for name in ("bare", "bare_parallel", "inline", "pool"):
         if name in result:
@@ -302,7 +340,9 @@ def report(result: dict) -> list[str]:
             if name == "bare_parallel":
                 note = f"{r['processes']} processes at once: {r['pages_per_s'] / (result['cores'] * result['bare']['pages_per_s']):.2f} of cores x bare"
             elif name != "bare":
-                note = f"{r['pages']} stored, {r['failed']} failed, {r['not_articles']} not articles"
+                note = (f"{r['pages']} stored, {r['failed']} failed, {r['not_articles']} not articles; cpu ms/page: "
+                        f"crawl process {r['crawl_cpu_ms_per_page']:.1f} (storing {r['store_ms_per_page']:.1f}), "
+                        f"workers {r['workers_cpu_ms_per_page']:.1f}")
             label = f"bare x{r['processes']}" if name == "bare_parallel" else name
             lines.append(f"{label:8} {r['pages_per_s']:9.1f} {r['cpu_ms_per_page']:12.1f} {r['peak_rss_mb']:12.0f}  {note}")
     ratios = []

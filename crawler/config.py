@@ -216,7 +216,7 @@ def _parse(data: dict, where: _Where) -> Config:
 
     crawl_table = _table(data, "crawl", where)
     _no_unknown(crawl_table, {"contact", "delay", "timeout", "retries", "rsshub", "wechat_bridge", "max_attempts",
-                              "allow_private", "allow_hosts"}, where, "crawl.")
+                              "allow_private", "allow_hosts", "store_batch", "store_flush"}, where, "crawl.")
     rsshub = _get(crawl_table, "rsshub", str, where, "crawl.")
     if rsshub:
         _check_url(rsshub, where, "crawl.rsshub")
@@ -231,6 +231,9 @@ def _parse(data: dict, where: _Where) -> Config:
         max_attempts=_positive(_get(crawl_table, "max_attempts", int, where, "crawl."), where, "crawl.max_attempts"),
         allow_private=_get(crawl_table, "allow_private", bool, where, "crawl."),
         allow_hosts=_host_names(_get(crawl_table, "allow_hosts", list, where, "crawl."), where, "crawl.allow_hosts"),
+        store_batch=_positive(_get(crawl_table, "store_batch", int, where, "crawl."), where, "crawl.store_batch"),
+        store_flush=_positive(_get(crawl_table, "store_flush", float, where, "crawl."), where, "crawl.store_flush",
+                              allow_zero=True),
     )
 
     issue_table = _table(data, "issue", where)

@@ -64,6 +64,10 @@ class CrawlSettings:
     # refused unless allowed as a whole or for these host names.
     allow_private: bool
     allow_hosts: tuple[str, ...]
+    # The crawl stores articles in batches of at most this many, each written within
+    # store_flush seconds (pipelines.archive.batch).
+    store_batch: int
+    store_flush: float
 
 
 @dataclass(slots=True, frozen=True)

@@ -51,6 +51,8 @@ def test_overrides_file_then_environment_then_arguments(tmp_path, monkeypatch):
     ('[crawl]\ndelay = "soon"\n', "crawl.delay", "must be a number"),
     ('[issue]\nmax_items = "nine"\n', "issue.max_items", "must be an integer"),
     ('[issue]\nmax_items = 0\n', "issue.max_items", "must be positive"),
+    ('[crawl]\nstore_batch = 0\n', "crawl.store_batch", "must be positive"),
+    ('[crawl]\nstore_flush = -1.0\n', "crawl.store_flush", "must be zero or more"),
     ('timezone = "Mars/Olympus"\n', "timezone", "unknown time zone"),
     ('[issue]\ndue = "someday"\n', "issue.due", "is not a due rule"),
     ('[issue]\ntitle = "AI {when}"\n', "issue.title", "bad template"),

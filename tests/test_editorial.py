@@ -249,17 +249,51 @@ def test_a_refetch_moves_the_band_keys_from_the_old_text_to_the_new(db):
 
 
 def test_band_keys_stay_those_already_stored():
-    """Archives keep band keys and signatures (datasketch 2.0's affine32 MinHash, seed 1,
-    until the scheme was written out in pipelines.analysis.dedupe): these are the values datasketch
-    gave for the week's first article. A change to the MinHash would orphan them."""
+    """Archives keep band keys and signatures: these are the values of the week's first
+    article under the MinHash of pipelines.analysis.dedupe. A change to it orphans every
+    stored key unless a migration makes them again (as _v15_bands_rehash did)."""
     import hashlib
 
     article = WEEK[0]
     fp = fingerprint(article["title"], article["text"])
     assert article["id"] == "s01" and fp.shingle_count == 190
-    assert fp.band_keys[:2] == (-3143369766582340273, 1044456654732822755)
-    assert hashlib.sha1(repr(fp.band_keys).encode()).hexdigest() == "5810069050b00b60955a8f25e62792b655d5955a"
-    assert hashlib.sha1(fp.signature).hexdigest() == "074793b9d91c717b179e19921dddf3b0f01a51c4"
+    assert fp.band_keys[:2] == (4282550741910730936, -2254360339306546778)
+    assert hashlib.sha1(repr(fp.band_keys).encode()).hexdigest() == "e866278292931745605ff5c55b8fc3cdd3427dfc"
+    assert hashlib.sha1(fp.signature).hexdigest() == "a8d13604c4d3e70f7c610b2326ce147fadc678fb"
+
+
+def test_the_rehash_migration_makes_every_band_key_again_from_the_text(db_path):
+    """An archive whose keys came from the SHA-1 shingle hash: after the migration each
+    fingerprinted article has the signature and band keys its text gives now, an article
+    never fingerprinted still has none, clusters stay, and a new copy finds its story."""
+    from pipelines.archive.clusters import find_matches
+
+    old = storage.connect(db_path, migrate=False)
+    version = next(n for n, step in enumerate(storage.MIGRATIONS) if step.__name__ == "_v15_bands_rehash")
+    with storage.immediate(old):
+        for migration in storage.MIGRATIONS[:version]:
+            migration(old)
+        old.execute(f"PRAGMA user_version = {version}")
+    first = store_article(old, record(WEEK_BY_ID["s01"]))
+    bare = store_article(old, record(WEEK_BY_ID["s02"], fingerprint=None))
+    with storage.immediate(old):
+        old.execute("DELETE FROM minhash_bands")
+        old.conn.executemany("INSERT INTO minhash_bands (band_key, article_id) VALUES (?, ?)",
+                             [(-3143369766582340273, first), (1044456654732822755, first)])
+        old.execute("UPDATE articles SET minhash = ? WHERE id = ?", [bytes(240), first])
+    old.close()
+
+    db = storage.connect(db_path)
+    fp = fingerprint(WEEK_BY_ID["s01"]["title"], WEEK_BY_ID["s01"]["text"])
+    keys = {key for (key,) in db.execute("SELECT band_key FROM minhash_bands WHERE article_id = ?", [first])}
+    assert keys == set(fp.band_keys) and len(keys) > 2
+    assert db.execute("SELECT minhash FROM articles WHERE id = ?", [first]).fetchone()[0] == fp.signature
+    assert db.execute("SELECT count(*) FROM minhash_bands WHERE article_id = ?", [bare]).fetchone()[0] == 0
+    assert db.execute("SELECT cluster_id FROM articles WHERE id = ?", [first]).fetchone()[0] == first
+    copy = next(a for a in WEEK if a.get("story") == "s01")
+    matches = find_matches(db, fingerprint(copy["title"], copy["text"]), copy["title"], copy["text"])
+    assert [m.article_id for m in matches] == [first]
+    db.close()
 
 
 def test_similarity_margins_on_the_week():

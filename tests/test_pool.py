@@ -13,7 +13,9 @@ from pathlib import Path
 
 from conftest import ROOT, env_for, last_run, rows, scrapy_crawl
 
+from pipelines.analysis.dedupe import BANDS
 from pipelines.analysis.pool import WORKER_NICENESS, proc_stat
+from pipelines.archive import db as storage
 
 DEMO_CONFIG = ROOT / "crawler" / "demo" / "demo.toml"
 COLUMNS = ("canonical_url, url, first_url, source_id, title, author, authors, published, published_from,"
@@ -181,18 +183,77 @@ def test_the_benchmark_measures_every_run_over_the_same_pages(tmp_path):
     from conftest import run_cli
 
     out = tmp_path / "bench.json"
-    result = run_cli("bench", "--pages", "30", "--workers", "2", "--json", str(out), timeout=300)
+    result = run_cli("bench", "--pages", "30", "--workers", "2", "--bundled", "--repeat", "2", "--json", str(out),
+                     timeout=600)
     assert result.returncode == 0, result.stderr[-1500:]
     figures = json.loads(out.read_text())
     cores = len(os.sched_getaffinity(0))
     assert figures["cores"] == cores and figures["pages"] == 30
+    assert result.stdout.startswith("30 pages from the bundled sample pages, ")
+    assert "median of 2 runs" in result.stdout.splitlines()[0]
     for run in ("bare", "inline", "pool") + (("bare_parallel",) if cores > 1 else ()):
         assert figures[run]["pages_per_s"] > 0 and figures[run]["cpu_ms_per_page"] > 0 and figures[run]["peak_rss_mb"] > 0
     assert figures["bare"]["pages"] == 30 and figures.get("bare_parallel", figures["bare"])["pages"] == 30
     for run in ("inline", "pool"):
         assert (figures[run]["pages"], figures[run]["failed"]) == (30, 0), figures[run]
+        assert len(figures[run]["runs"]) == 2
+        assert figures[run]["crawl_cpu_ms_per_page"] > 0 and figures[run]["store_ms_per_page"] > 0
+    # Inline, the crawl process does everything; with the pool, the workers extract.
+    assert figures["inline"]["workers_cpu_ms_per_page"] < figures["inline"]["crawl_cpu_ms_per_page"]
+    assert figures["pool"]["workers_cpu_ms_per_page"] > 0
     assert figures["pool"]["workers"] == 2 and figures["inline"]["workers"] == 0
     assert figures["pool_over_inline"] == figures["pool"]["pages_per_s"] / figures["inline"]["pages_per_s"]
     assert figures["pool_over_ceiling"] == figures["pool"]["pages_per_s"] / (cores * figures["bare"]["pages_per_s"])
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith(f"pool/inline {figures['pool_over_inline']:.2f}; pool/(cores x bare)"), last
+
+
+def test_the_benchmark_takes_the_shared_corpus_beside_the_checkout(tmp_path):
+    from crawler.bench import corpus_name, default_corpus
+
+    checkout = tmp_path / "aibrief"
+    checkout.mkdir()
+    assert default_corpus(checkout) is None
+    assert corpus_name(default_corpus(checkout)) == "the bundled sample pages"
+    (tmp_path / "shared" / "corpus").mkdir(parents=True)
+    assert default_corpus(checkout) == tmp_path / "shared" / "corpus"
+
+
+def test_repeated_runs_report_the_median_of_each_figure():
+    from crawler.bench import median
+
+    runs = [{"pages": 30, "pages_per_s": v, "cpu_ms_per_page": c, "errors": e}
+            for v, c, e in ((10.0, 90.0, "a"), (30.0, 70.0, "b"), (20.0, 80.0, "c"))]
+    merged = median(runs)
+    assert (merged["pages_per_s"], merged["cpu_ms_per_page"], merged["pages"]) == (20.0, 80.0, 30)
+    assert merged["errors"] == "a" and merged["runs"] == [10.0, 30.0, 20.0]
+
+
+def test_the_rehash_benchmark_migrates_an_archive_of_the_size_asked(tmp_path):
+    """``aibrief bench --rehash`` on a small archive: figures only, no timing asserted."""
+    from conftest import run_cli
+
+    out = tmp_path / "rehash.json"
+    result = run_cli("bench", "--rehash", "--pages", "60", "--bundled", "--json", str(out), timeout=300)
+    assert result.returncode == 0, result.stderr[-1500:]
+    figures = json.loads(out.read_text())
+    assert figures["articles"] == 60 and figures["ms_per_article"] > 0  # seconds are rounded to 0.1
+    assert figures["schema_version"] == len(storage.MIGRATIONS)
+    assert 0 < figures["band_rows"] <= 60 * BANDS
+    assert result.stdout.startswith("corpus: the bundled sample pages\n")
+
+
+def test_the_search_benchmark_compares_every_index_on_the_labelled_queries(tmp_path):
+    """``aibrief bench --search`` on the fixture week: each candidate's recall and cost."""
+    from conftest import run_cli
+
+    out = tmp_path / "search.json"
+    result = run_cli("bench", "--search", "--bundled", "--json", str(out), timeout=300)
+    assert result.returncode == 0, result.stderr[-1500:]
+    figures = json.loads(out.read_text())
+    assert figures["queries"] == 15 and figures["corpus"] == "the bundled sample pages"
+    assert set(figures["candidates"]) == {"trigram", "trigram-lead-1000", "trigram-lead-3000", "jieba"}
+    for candidate in figures["candidates"].values():
+        assert 0 < candidate["recall"] <= 1
+        assert candidate["index_ms_per_article"] > 0 and candidate["index_kb_per_article"] > 0
+    assert [line.split()[0] for line in result.stdout.splitlines()[2:]] == list(figures["candidates"])

@@ -8,6 +8,9 @@ import click
 
 from crawler import bench as measure
 from crawler.bench_desk import bench_desk
+from crawler.bench_rehash import bench_rehash
+from crawler.bench_search import bench_search
+from crawler.bench_search import report as search_report
 from crawler.bench_writer import bench_writer
 from crawler.cli.common import Failure, handled
 from pipelines.analysis.pool import default_workers
@@ -18,29 +21,44 @@ from pipelines.editorial.export import write_whole
 @click.option("--pages", default=2000, show_default=True, help="Pages in the bench site.")
 @click.option("--workers", default=default_workers(), show_default=True, help="Extraction workers for the pool run.")
 @click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Build the site from the pages in this folder (*.html, *.html.gz), e.g. ../shared/corpus.")
+              help="Build the site from the pages in this folder (*.html, *.html.gz). Default: ../shared/corpus "
+                   "beside the checkout when it is there, else the bundled sample pages.")
+@click.option("--bundled", is_flag=True, help="Build the site from the bundled sample pages, whatever is beside the checkout.")
+@click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 20),
+              help="Runs of each kind; each figure is the median.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the figures here.")
 @click.option("--memory", is_flag=True, help="Instead: peak RSS of the pool crawl at 2,000 and 10,000 pages.")
 @click.option("--load", is_flag=True, help="Instead: 5,000 URLs over 50 loopback hosts (per-host limits, memory, errors).")
+@click.option("--rehash", is_flag=True,
+              help="Instead: the band-key migration on an archive of --pages articles (100,000 for the figure).")
+@click.option("--search", "search_quality", is_flag=True,
+              help="Instead: recall and cost of the full-text index candidates on the labelled queries.")
 @click.option("--writer", is_flag=True,
               help="Instead: the writer, 200 articles against a loopback model server (50 ms a request), twice.")
 @click.option("--desk", is_flag=True,
               help="Instead: the editor's desk, its candidates page with 500 stories and an edit's answer.")
 @handled
-def bench(pages, workers, corpus, json_path, memory, load, writer, desk):
+def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, rehash, search_quality, writer,
+          desk):
     """Measure throughput: bare trafilatura, the crawl inline, the crawl with the pool.
 
     All three over the same pages, served from loopback by a separate process, and bare
     trafilatura again in one process per core at once (what the machine gives it on every
-    core). The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every
-    core). --memory and --load run the memory and load checks instead; --writer the
-    writer's (one request per article at concurrency 4, then the same articles from the
-    archive with no request); --desk the desk's (the candidates page rendered with 500
-    stories, a summary edit and a move, in the server and over HTTP).
+    core), each --repeat times: every figure is the median of its runs. The first line
+    names the corpus the pages came from; each crawl's line gives the CPU a page took in
+    the crawl process (and the part of it storing took) and in the extraction workers.
+    The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every core).
+    --memory and --load run the memory and load checks instead; --writer the writer's
+    (one request per article at concurrency 4, then the same articles from the archive
+    with no request); --rehash times the migration that makes every stored band key again;
+    --search compares full-text indexes by recall on tests/fixtures/search/queries.tsv;
+    --desk the desk's (the candidates page rendered with 500 stories, a summary edit and a
+    move, in the server and over HTTP).
 
     \b
     Example:
-        aibrief bench --pages 2000 --json bench.json
+        aibrief bench --pages 2000 --repeat 3 --json bench.json
+        aibrief bench --rehash --pages 100000
         aibrief bench --desk
     """
     if desk:
@@ -63,18 +81,39 @@ def bench(pages, workers, corpus, json_path, memory, load, writer, desk):
         if json_path:
             write_whole(json_path, json.dumps(result, indent=2) + "\n")
         return
+    if bundled:
+        corpus = None
+    elif corpus is None:
+        corpus = measure.default_corpus()
+    if search_quality:
+        result = bench_search(corpus, echo=lambda line: click.echo(line, err=True))
+        for line in search_report(result):
+            click.echo(line)
+        if json_path:
+            write_whole(json_path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        return
+    if rehash:
+        click.echo(f"corpus: {measure.corpus_name(corpus)}")
+        result = bench_rehash(pages, corpus, echo=lambda line: click.echo(line, err=True))
+        click.echo(f"band-key migration: {result['articles']} articles ({result['avg_chars']} characters on average, "
+                   f"{result['db_mb']} MB) in {result['seconds']:.1f} s ({result['ms_per_article']:.2f} ms an article, "
+                   f"{result['cpu_seconds']:.1f} s of CPU), {result['band_rows']} band keys")
+        if json_path:
+            write_whole(json_path, json.dumps(result, indent=2) + "\n")
+        return
     try:
-        result = _measure(pages, workers, corpus, memory, load)
+        result = _measure(pages, workers, corpus, memory, load, repeat)
     except measure.BenchError as exc:
         raise Failure(str(exc)) from None
     if json_path:
         write_whole(json_path, json.dumps(result, indent=2) + "\n")
 
 
-def _measure(pages, workers, corpus, memory, load) -> dict:
+def _measure(pages, workers, corpus, memory, load, repeat) -> dict:
     echo = lambda line: click.echo(line, err=True)  # noqa: E731
     if memory:
-        result = measure.memory(workers, corpus, echo=echo)
+        click.echo(f"corpus: {measure.corpus_name(corpus)}")
+        result = measure.memory(workers, corpus, echo=echo, repeat=repeat)
         for size in ("2000", "10000"):
             click.echo(f"pool, {size:>5} pages: peak RSS {result[size]['peak_rss_mb']:.0f} MB, "
                        f"{result[size]['pages_per_s']:.1f} pages/s")
@@ -85,7 +124,7 @@ def _measure(pages, workers, corpus, memory, load) -> dict:
                    f"({result['pages_per_s']:.1f} pages/s), {result['failed']} failed, peak RSS "
                    f"{result['peak_rss_mb']:.0f} MB, at most {result['most_at_once_on_a_host']} request at once per host")
     else:
-        result = measure.run(pages, workers, corpus, echo=echo)
+        result = measure.run(pages, workers, corpus, echo=echo, repeat=repeat)
         for line in measure.report(result):
             click.echo(line)
     return result

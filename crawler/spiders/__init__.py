@@ -180,8 +180,7 @@ class AibriefSpider(scrapy.Spider):
         logger.warning("fetch failed: %s: %s", request.url, reason)
 
     def _settle(self, key: str | None, state: str, reason: str | None = None) -> None:
-        if key:
-            frontier.mark(self.archive.db, key, state, reason)
+        self.archive.settle(key, state, reason)
 
 
 def describe_failure(failure) -> str:

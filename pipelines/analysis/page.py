@@ -16,7 +16,7 @@ from pipelines.analysis.dedupe import Fingerprint, fingerprint, minhash_permutat
 from pipelines.analysis.extract import Article, Extraction, extract
 from pipelines.analysis.settings import AnalysisSettings
 from pipelines.analysis.summary import summarize_or_lead, summarizer_for
-from pipelines.analysis.text import tokenizer
+from pipelines.analysis.text import PageText, tokenizer
 
 
 @dataclass(slots=True)
@@ -42,8 +42,10 @@ def analyse_page(body: bytes, url: str | None, settings: AnalysisSettings, *, co
     title = found.title or hint_title
     summary, failed = summarize_or_lead(summarizer_for(settings.editorial.summarizer), found.title, found.text,
                                         settings.summary_chars, url)
-    return PageAnalysis(extraction, summary, failed, classify(title or "", found.text, settings.editorial),
-                        fingerprint(title, found.text))
+    # Title and text normalised once, for classification and the fingerprint both.
+    text = PageText(title, found.text)
+    return PageAnalysis(extraction, summary, failed, classify(title or "", found.text, settings.editorial, text),
+                        fingerprint(title, found.text, text))
 
 
 def prepare(settings: AnalysisSettings) -> None:

@@ -77,6 +77,32 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", to_simplified(text)).lower()
 
 
+class PageText:
+    """An article's title and text, each normalised (:func:`normalize`) once, when first
+    asked for, for every analysis that compares them: classification reads the title and
+    the opening of the text, dedupe the title and the whole text."""
+
+    __slots__ = ("title", "text", "_title", "_text")
+
+    def __init__(self, title: str | None, text: str | None) -> None:
+        self.title = title or ""
+        self.text = text or ""
+        self._title: str | None = None
+        self._text: str | None = None
+
+    @property
+    def normalized_title(self) -> str:
+        if self._title is None:
+            self._title = normalize(self.title)
+        return self._title
+
+    @property
+    def normalized_text(self) -> str:
+        if self._text is None:
+            self._text = normalize(self.text)
+        return self._text
+
+
 _TOKENIZER: list = []
 _TOKENIZER_LOCK = threading.Lock()
 # jieba's whole dictionary (350,000 words) takes 1.1 s to load in every crawl process; its

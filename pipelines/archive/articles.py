@@ -46,27 +46,35 @@ class ArticleRecord:
 
 
 def store_article(db: sqlite_utils.Database, record: ArticleRecord, done: tuple[str, ...] = ()) -> int | None:
-    """Insert the article; None if its canonical URL is stored already (nothing changes),
-    unless a re-fetch of it was asked for (``aibrief refetch``): then its row is updated
-    in place (same id, same story cluster, the issues citing it unchanged).
+    """Insert the article in a transaction of its own; None if its canonical URL is stored
+    already (nothing changes), unless a re-fetch of it was asked for (``aibrief refetch``):
+    then its row is updated in place (same id, same story cluster, the issues citing it
+    unchanged). See :func:`put_article`; :class:`pipelines.archive.batch.BatchWriter`
+    stores many in one transaction."""
+    with immediate(db):
+        article_id, _ = put_article(db, record, done)
+    return article_id
+
+
+def put_article(db: sqlite_utils.Database, record: ArticleRecord, done: tuple[str, ...] = ()) -> tuple[int | None, bool]:
+    """:func:`store_article` inside the caller's transaction: (the article's id or None when
+    it was stored already, whether a stored row was updated on request).
 
     The article is put in its story's cluster (:mod:`pipelines.archive.clusters`) in the
     same transaction, when the record carries its fingerprint. ``done``: frontier rows (URLs that led to this article) marked
     stored in the same transaction, so that a crash never leaves an article stored and
     its URL pending, or the other way round.
     """
-    with immediate(db):
-        for key in done:
-            frontier.mark(db, key, "stored")
-        row = db.execute("SELECT id, text, minhash FROM articles WHERE canonical_url = ?",
-                         [record.canonical_url]).fetchone()
-        if row is not None:
-            if not refetch_requested(db, record.canonical_url):
-                return None
-            _update_article(db, row[0], record, indexed_band_keys(row[2], row[1]))
-            return row[0]
-        article_id = insert_article(db, record)
-    return article_id
+    for key in done:
+        frontier.mark(db, key, "stored")
+    row = db.execute("SELECT id, text, minhash FROM articles WHERE canonical_url = ?",
+                     [record.canonical_url]).fetchone()
+    if row is not None:
+        if not refetch_requested(db, record.canonical_url):
+            return None, False
+        _update_article(db, row[0], record, indexed_band_keys(row[2], row[1]))
+        return row[0], True
+    return insert_article(db, record), False
 
 
 def insert_article(db: sqlite_utils.Database, record: ArticleRecord) -> int:

@@ -18,6 +18,7 @@ from pipelines.analysis.dedupe import (
     Fingerprint,
     Match,
     estimated_jaccard,
+    fingerprint,
     jaccard,
     same_title_story,
     text_shingles,
@@ -108,3 +109,27 @@ def unindex(db: sqlite_utils.Database, article_id: int, old_keys: tuple[int, ...
                         [(key, article_id) for key in old_keys])
     db.execute("UPDATE articles SET content_hash = NULL, minhash = NULL, title_words = NULL WHERE id = ?",
                [article_id])
+
+
+REHASH_CHUNK = 500  # articles read, fingerprinted and written back at a time
+
+
+def rehash(db: sqlite_utils.Database) -> int:
+    """Make every fingerprinted article's MinHash signature and band keys again from its
+    stored text, with the MinHash of :mod:`pipelines.analysis.dedupe` as it is now, inside
+    the caller's transaction (a change of the shingle hash orphans every stored key). Hash,
+    title words and clusters stay. Returns the articles re-indexed."""
+    db.execute("DELETE FROM minhash_bands")
+    done, last = 0, 0
+    while rows := db.execute("SELECT id, text FROM articles WHERE content_hash IS NOT NULL AND id > ?"
+                             " ORDER BY id LIMIT ?", [last, REHASH_CHUNK]).fetchall():
+        signatures, bands = [], []
+        for article_id, text in rows:
+            fp = fingerprint(None, text or "")
+            signatures.append((fp.signature or None, article_id))
+            bands += [(key, article_id) for key in fp.band_keys]
+        db.conn.executemany("UPDATE articles SET minhash = ? WHERE id = ?", signatures)
+        db.conn.executemany("INSERT OR IGNORE INTO minhash_bands (band_key, article_id) VALUES (?, ?)", bands)
+        done += len(rows)
+        last = rows[-1][0]
+    return done

@@ -112,15 +112,20 @@ def mark(db: sqlite_utils.Database, canonical_url: str, state: str, reason: str 
 
 def mark_failed(db: sqlite_utils.Database, canonical_url: str, reason: str, max_attempts: int) -> int:
     """Count a failed attempt and set the next one; returns the attempts so far."""
-    now = utcnow()
     with immediate(db):
-        row = db.execute("SELECT attempts FROM frontier WHERE canonical_url = ?", [canonical_url]).fetchone()
-        attempts = (row[0] if row else 0) + 1
-        wait = min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY)
-        next_attempt = iso(now + wait) if attempts < max_attempts else None
-        db.execute("UPDATE frontier SET state = 'failed', attempts = ?, last_error = ?, next_attempt = ?,"
-                   " updated_at = ? WHERE canonical_url = ?",
-                   [attempts, reason[:500], next_attempt, iso(now), canonical_url])
+        return record_failure(db, canonical_url, reason, max_attempts)
+
+
+def record_failure(db: sqlite_utils.Database, canonical_url: str, reason: str, max_attempts: int) -> int:
+    """:func:`mark_failed` inside the caller's transaction."""
+    now = utcnow()
+    row = db.execute("SELECT attempts FROM frontier WHERE canonical_url = ?", [canonical_url]).fetchone()
+    attempts = (row[0] if row else 0) + 1
+    wait = min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY)
+    next_attempt = iso(now + wait) if attempts < max_attempts else None
+    db.execute("UPDATE frontier SET state = 'failed', attempts = ?, last_error = ?, next_attempt = ?,"
+               " updated_at = ? WHERE canonical_url = ?",
+               [attempts, reason[:500], next_attempt, iso(now), canonical_url])
     return attempts
 
 

@@ -17,7 +17,7 @@ import sys
 import click
 
 from crawler import __version__
-from crawler.cli import archive, bench, discovery, editor, issues, pages, relevance, run, writer
+from crawler.cli import archive, bench, cluster, discovery, editor, issues, pages, relevance, run, writer
 from crawler.cli.common import App
 
 
@@ -41,7 +41,7 @@ def cli(ctx, config_path, db_path, verbose):
     ctx.obj = App(config_path, db_path, verbose)
 
 
-for _module in (run, writer, archive, discovery, issues, editor, pages, relevance, bench):
+for _module in (run, cluster, writer, archive, discovery, issues, editor, pages, relevance, bench):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -51,7 +51,7 @@ class RedisGone(Exception):
 
 # Each command is retried for about this long (backing off up to a second between tries)
 # before Redis is taken for gone: long enough to ride out a restart that reloads its AOF.
-RECONNECT_TRIES = 20
+RECONNECT_TRIES = 10
 
 
 def connect_redis(url: str) -> redis.Redis:
@@ -156,28 +156,51 @@ _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL
 _RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class ClusterLockHeld(Exception):
     """Another cluster run holds the lock; the message is one line naming it."""
 
 
+_TAKE_OVER = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return 0"
+
+
 class ClusterLock:
     """One cluster run at a time: a key in Redis naming its holder, with a lease that
-    expires unless renewed (a holder killed with SIGKILL frees it after the lease)."""
+    expires unless renewed. As with the local lock (:mod:`schedules.lock`), a holder killed
+    with SIGKILL frees it when the lease expires, or at once for a process on this host."""
 
     def __init__(self, client: redis.Redis, keys: Keys, holder: str, lease_seconds: float) -> None:
         self.client = client
         self.key = keys.lock
-        self.token = f"{holder} (pid {os.getpid()} on {socket.gethostname()}) {uuid.uuid4().hex}"
+        self.host = socket.gethostname()
+        self.token = f"{holder}|{os.getpid()}|{self.host}|{uuid.uuid4().hex}"
         self.lease_ms = int(lease_seconds * 1000)
 
     def acquire(self) -> ClusterLock:
-        if not self.client.set(self.key, self.token, nx=True, px=self.lease_ms):
-            held = (self.client.get(self.key) or b"?").decode("utf-8", "replace").rsplit(" ", 1)[0]
-            raise ClusterLockHeld(f"another cluster run holds the lock: {held}; not starting")
-        return self
+        if self.client.set(self.key, self.token, nx=True, px=self.lease_ms):
+            return self
+        held = self.client.get(self.key) or b""
+        holder, pid, host, _ = (held.decode("utf-8", "replace").split("|") + ["?"] * 4)[:4]
+        if host == self.host and pid.isdigit() and not _alive(int(pid)):
+            if self.client.eval(_TAKE_OVER, 1, self.key, held, self.token, self.lease_ms):
+                return self
+        raise ClusterLockHeld(f"another cluster run holds the lock: {holder} (pid {pid} on {host}); not starting")
 
     def renew(self) -> bool:
-        return bool(self.client.eval(_RENEW, 1, self.key, self.token, self.lease_ms))
+        """Extend the lease; a lease that expired meanwhile (Redis was restarting for longer
+        than the lease, say) is taken again unless another holder has it. Whether it is held."""
+        if self.client.eval(_RENEW, 1, self.key, self.token, self.lease_ms):
+            return True
+        return bool(self.client.set(self.key, self.token, nx=True, px=self.lease_ms))
 
     def release(self) -> None:
         self.client.eval(_RELEASE, 1, self.key, self.token)

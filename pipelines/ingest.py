@@ -224,7 +224,7 @@ class Ingest:
             now = time.monotonic()
             if now - last_renewal > self.settings.lease_seconds / 3:
                 if not lock.renew():
-                    raise RedisGone("the cluster run lock was lost (Redis restarted without its data?)")
+                    raise RedisGone("the cluster run lock was taken by another run while this one was silent")
                 lease_renewal()
                 last_renewal = now
             if self.store_batch():

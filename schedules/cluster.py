@@ -56,10 +56,8 @@ def run_worker(config: Config, url: str, source_ids: list[str] | None = None, *,
                 raise NoClusterRun(f"no cluster run published at {url} (name {config.cluster.name!r}) within "
                                    f"{wait_seconds:.0f} s: start `aibrief ingest` on the archive host")
             time.sleep(0.2)
-        # Registered with no queue of its own: alive between its spiders, never busy.
-        heartbeat = Heartbeat(client, keys.worker(me), lease_ms)
+        heartbeat = Heartbeat(client, keys, me, lease_ms)
         heartbeat.renew()
-        client.hset(keys.workers, me, "")
         by_spider: dict[str, list[str]] = defaultdict(list)
         for source in select_sources(config, source_ids):
             by_spider[SPIDERS[source.kind]].append(source.id)
@@ -79,13 +77,17 @@ def run_worker(config: Config, url: str, source_ids: list[str] | None = None, *,
 
 
 class Heartbeat:
-    """A worker loop's heartbeat key, renewed while its crawl processes run."""
+    """A worker loop's heartbeat, renewed while its crawl processes run; registered with no
+    queue of its own: alive between its spiders, never busy."""
 
-    def __init__(self, client: redis.Redis, key: str, lease_ms: int) -> None:
-        self.client, self.key, self.lease_ms = client, key, lease_ms
+    def __init__(self, client: redis.Redis, keys: Keys, me: str, lease_ms: int) -> None:
+        self.client, self.keys, self.me, self.lease_ms = client, keys, me, lease_ms
 
     def renew(self) -> None:
-        self.client.set(self.key, "runner", px=self.lease_ms)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.set(self.keys.worker(self.me), "runner", px=self.lease_ms)
+        pipe.hset(self.keys.workers, self.me, "")
+        pipe.execute()
 
 
 def run_ingest(config: Config, url: str, *, command: str = "aibrief ingest", lease: Lease | None = None,

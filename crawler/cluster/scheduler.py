@@ -8,6 +8,11 @@ is reported (:class:`crawler.cluster.archive.RemoteArchive`), when it is put bac
 queue as a retry or a redirect, or when the worker dies: then any worker or the ingest
 process re-queues it (:func:`pipelines.ingest.reap`).
 
+A worker takes no more than ``CONCURRENT_REQUESTS`` requests at a time, counting those
+still being extracted and stored: Scrapy would otherwise take from the queue as fast as it
+downloads, and fetching being far quicker than extraction, the first worker to start would
+hold nearly the whole queue in its backlog while the others sat idle.
+
 Feeds and listing pages bypass the duplicate filter (they are fetched every run) but are
 taken by one worker per run: the first to enqueue one notes it in the run's
 ``discovery`` set; a retry of one is always queued.
@@ -42,6 +47,7 @@ class ClusterScheduler(Scheduler):
         scheduler.worker = ClusterWorker.for_crawler(crawler)
         # The worker's client, which rides out a Redis restart (pipelines.cluster.connect_redis).
         scheduler.server = scheduler.worker.client
+        scheduler.most_taken = crawler.settings.getint("CONCURRENT_REQUESTS")
         return scheduler
 
     def open(self, spider):
@@ -85,8 +91,14 @@ class ClusterScheduler(Scheduler):
         self.stats.inc_value("aibrief/cluster/discovery_taken")
         return False
 
+    def taken(self) -> int:
+        """Requests this worker has taken and not finished: downloading, or being scraped
+        (the engine asks again as each one finishes)."""
+        engine = self.crawler.engine
+        return len(engine.downloader.active) + len(engine.scraper.slot.active)
+
     def next_request(self):
-        if self.worker.gone:
+        if self.worker.gone or self.taken() >= self.most_taken:
             return None
         try:
             taken = self.server.eval(TAKE, 3, self.queue.key, self.worker.archive.inflight,

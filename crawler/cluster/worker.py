@@ -70,7 +70,6 @@ class ClusterWorker:
     def spider_opened(self, spider) -> None:
         self.queue_key = self.keys.spider(self.run_id, spider.name, "requests")
         self.heartbeat()
-        self._call(lambda: self.client.hset(self.keys.workers, self.worker, self.queue_key))
         self.beat.start(max(self.settings.lease_seconds / 3, 0.2), now=False)
         logger.info("cluster worker %s on run %d (%s)", self.worker, self.run_id, self.queue_key)
 
@@ -83,8 +82,14 @@ class ClusterWorker:
         if self.gone:
             return
         state = "busy" if self.busy() else "idle"
-        self._call(lambda: self.client.set(self.keys.worker(self.worker), state,
-                                           px=int(self.settings.lease_seconds * 1000)))
+
+        def beat() -> None:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.set(self.keys.worker(self.worker), state, px=int(self.settings.lease_seconds * 1000))
+            # Again each time: a worker taken for dead while Redis restarted joins back.
+            pipe.hset(self.keys.workers, self.worker, self.queue_key)
+            pipe.execute()
+        self._call(beat)
 
     def spider_idle(self, spider) -> None:
         if self.gone:

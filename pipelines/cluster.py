@@ -1,5 +1,5 @@
-"""Cluster mode's shared ground: its settings, the Redis keys, the connection, the run lock
-and the messages workers send to the one archive writer (:mod:`pipelines.ingest`).
+"""Cluster mode's shared ground: its settings, the Redis keys, the connection and the
+messages workers send to the one archive writer (:mod:`pipelines.ingest`).
 
 Every key starts with the archive's cluster name (``[cluster] name``), so that several
 archives can share one Redis. Per run (the run id the ingest process publishes):
@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import pickle
 import socket
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,58 +148,3 @@ def encode(message: dict[str, Any]) -> bytes:
 
 def decode(data: bytes) -> dict[str, Any]:
     return pickle.loads(data)  # noqa: S301 (written by this code on the cluster's own Redis)
-
-
-# Deletes a key only while it still holds this holder's token.
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-_RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class ClusterLockHeld(Exception):
-    """Another cluster run holds the lock; the message is one line naming it."""
-
-
-_TAKE_OVER = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return 0"
-
-
-class ClusterLock:
-    """One cluster run at a time: a key in Redis naming its holder, with a lease that
-    expires unless renewed. As with the local lock (:mod:`schedules.lock`), a holder killed
-    with SIGKILL frees it when the lease expires, or at once for a process on this host."""
-
-    def __init__(self, client: redis.Redis, keys: Keys, holder: str, lease_seconds: float) -> None:
-        self.client = client
-        self.key = keys.lock
-        self.host = socket.gethostname()
-        self.token = f"{holder}|{os.getpid()}|{self.host}|{uuid.uuid4().hex}"
-        self.lease_ms = int(lease_seconds * 1000)
-
-    def acquire(self) -> ClusterLock:
-        if self.client.set(self.key, self.token, nx=True, px=self.lease_ms):
-            return self
-        held = self.client.get(self.key) or b""
-        holder, pid, host, _ = (held.decode("utf-8", "replace").split("|") + ["?"] * 4)[:4]
-        if host == self.host and pid.isdigit() and not _alive(int(pid)):
-            if self.client.eval(_TAKE_OVER, 1, self.key, held, self.token, self.lease_ms):
-                return self
-        raise ClusterLockHeld(f"another cluster run holds the lock: {holder} (pid {pid} on {host}); not starting")
-
-    def renew(self) -> bool:
-        """Extend the lease; a lease that expired meanwhile (Redis was restarting for longer
-        than the lease, say) is taken again unless another holder has it. Whether it is held."""
-        if self.client.eval(_RENEW, 1, self.key, self.token, self.lease_ms):
-            return True
-        return bool(self.client.set(self.key, self.token, nx=True, px=self.lease_ms))
-
-    def release(self) -> None:
-        self.client.eval(_RELEASE, 1, self.key, self.token)

@@ -33,7 +33,7 @@ from pipelines.archive import fetch_state, frontier, runs
 from pipelines.archive.articles import pending_refetches, refetch_requested, store_article
 from pipelines.archive.db import immediate, iso, utcnow
 from pipelines.archive.health import update_health
-from pipelines.cluster import ClusterLock, ClusterSettings, Keys, RedisGone, decode, encode, worker_id
+from pipelines.cluster import ClusterSettings, Keys, RedisGone, decode, encode, worker_id
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,18 @@ for i = 1, #workers, 2 do
   end
 end
 return moved
+"""
+
+
+# Moves up to ARGV[1] more results to the processing list, in one round trip.
+TAKE_MORE = """
+local taken = {}
+for i = 1, tonumber(ARGV[1]) do
+  local data = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
+  if not data then break end
+  taken[i] = data
+end
+return taken
 """
 
 
@@ -189,11 +201,8 @@ class Ingest:
             first = self.client.blmove(self.keys.results, self.keys.processing, WAIT_SECONDS, "RIGHT", "LEFT")
             if first is None:
                 return 0
-            pipe = self.client.pipeline(transaction=False)
-            for _ in range(self.settings.batch - 1):
-                pipe.lmove(self.keys.results, self.keys.processing, "RIGHT", "LEFT")
-            batch = [first, *(data for data in pipe.execute() if data is not None)]
-            batch.reverse()  # LMOVE ... LEFT put the newest first: store in arrival order
+            more = self.client.eval(TAKE_MORE, 2, self.keys.results, self.keys.processing, self.settings.batch - 1)
+            batch = [first, *more]  # in arrival order
         stored = []
         for data in batch:
             message = decode(data)
@@ -214,8 +223,9 @@ class Ingest:
         reap(self.client, self.keys)
         return self.client.hlen(self.keys.workers) == 0
 
-    def loop(self, lock: ClusterLock, lease_renewal: Callable[[], None] = lambda: None) -> None:
-        """Store until the run is over: some worker came, all are gone, nothing is left to store,
+    def loop(self, lock, lease_renewal: Callable[[], None] = lambda: None) -> None:
+        """Store until the run is over (renewing ``lock``, the cluster run lock, and the
+        ``lease_renewal`` of the local one meanwhile): some worker came, all are gone, nothing is left to store,
         and it stayed so for ``idle_seconds``."""
         seen_worker = False
         quiet_since: float | None = None

@@ -19,9 +19,9 @@ import redis
 from pipelines.archive import runs
 from pipelines.archive.articles import sync_sources
 from pipelines.archive.db import connect
-from pipelines.cluster import ClusterLock, Keys, RedisGone, connect_redis, worker_id
+from pipelines.cluster import Keys, RedisGone, connect_redis, worker_id
 from pipelines.ingest import Ingest
-from schedules.lock import Lease
+from schedules.lock import ClusterLock, Lease
 from schedules.runner import SPIDERS, child_environment, scrapy_argv, select_sources, wait
 from schedules.settings import Config
 
@@ -43,8 +43,10 @@ def redis_url(config: Config, override: str | None) -> str:
 
 
 def run_worker(config: Config, url: str, source_ids: list[str] | None = None, *, log_level: str = "WARNING",
-               env: dict[str, str] | None = None, wait_seconds: float = RUN_WAIT_SECONDS) -> list[str]:
-    """Work on the cluster run the writer published; the problems, one line each."""
+               env: dict[str, str] | None = None, wait_seconds: float = RUN_WAIT_SECONDS,
+               settings: dict[str, object] | None = None) -> list[str]:
+    """Work on the cluster run the writer published; the problems, one line each.
+    ``settings``: more Scrapy settings for its crawl processes."""
     client = connect_redis(url)
     keys = Keys(config.cluster.name)
     me = f"runner-{worker_id()}"
@@ -64,7 +66,8 @@ def run_worker(config: Config, url: str, source_ids: list[str] | None = None, *,
         errors = []
         for spider, ids in by_spider.items():
             argv = scrapy_argv(spider, {"source": ",".join(ids)},
-                               {"AIBRIEF_CLUSTER_RUN": int(run_id), "AIBRIEF_REDIS_URL": url, "LOG_LEVEL": log_level})
+                               {"AIBRIEF_CLUSTER_RUN": int(run_id), "AIBRIEF_REDIS_URL": url, "LOG_LEVEL": log_level,
+                                **(settings or {})})
             process = subprocess.Popen(argv, env=child_environment(config, env))
             code = wait(process, heartbeat, poll=config.cluster.lease_seconds / 3)
             if code != 0:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from crawler import bench as measure
+from crawler import bench_cluster
 from crawler.bench_writer import bench_writer
 from crawler.cli.common import Failure, handled
 from pipelines.analysis.pool import default_workers
@@ -23,20 +24,27 @@ from pipelines.editorial.export import write_whole
 @click.option("--load", is_flag=True, help="Instead: 5,000 URLs over 50 loopback hosts (per-host limits, memory, errors).")
 @click.option("--writer", is_flag=True,
               help="Instead: the writer, 200 articles against a loopback model server (50 ms a request), twice.")
+@click.option("--cluster", type=click.IntRange(min=1), metavar="N",
+              help="Instead: cluster runs with 1 to N workers (one writer, one Redis) against the single-process crawl.")
+@click.option("--kills", default=0, show_default=True, type=click.IntRange(min=0),
+              help="With --cluster: SIGKILL a random worker this many times in each run (then check nothing is lost).")
 @handled
-def bench(pages, workers, corpus, json_path, memory, load, writer):
+def bench(pages, workers, corpus, json_path, memory, load, writer, cluster, kills):
     """Measure throughput: bare trafilatura, the crawl inline, the crawl with the pool.
 
     All three over the same pages, served from loopback by a separate process, and bare
     trafilatura again in one process per core at once (what the machine gives it on every
     core). The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every
-    core). --memory and --load run the memory and load checks instead; --writer the
+    core). --cluster N runs cluster mode (README, Cluster mode) with 1 to N workers on this
+    machine, each with --workers extraction workers: pages/s against the single-process
+    crawl, Redis commands a page and Redis memory. --memory and --load run the memory and load checks instead; --writer the
     writer's (one request per article at concurrency 4, then the same articles from the
     archive with no request).
 
     \b
     Example:
         aibrief bench --pages 2000 --json bench.json
+        aibrief bench --cluster 2 --pages 1000 --workers 1
     """
     if writer:
         result = bench_writer()
@@ -45,6 +53,17 @@ def bench(pages, workers, corpus, json_path, memory, load, writer):
                    f"{result['most_in_flight']} in flight): {result['first_s']:.2f} s, {result['first_failures']} failed")
         click.echo(f"writer again: {result['second_requests']} requests, {result['second_cache_hits']} from the "
                    f"archive: {result['second_s']:.2f} s")
+        if json_path:
+            write_whole(json_path, json.dumps(result, indent=2) + "\n")
+        return
+    if cluster:
+        try:
+            result = bench_cluster.run(tuple(range(1, cluster + 1)), pages, workers, corpus, kills,
+                                       echo=lambda line: click.echo(line, err=True))
+        except measure.BenchError as exc:
+            raise Failure(str(exc)) from None
+        for line in bench_cluster.report(result):
+            click.echo(line)
         if json_path:
             write_whole(json_path, json.dumps(result, indent=2) + "\n")
         return

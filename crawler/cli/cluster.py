@@ -12,10 +12,12 @@ from schedules.lock import run_lock
 
 @click.command()
 @click.option("--redis", "redis", metavar="URL", help="The cluster's Redis (default: cluster.redis_url).")
+@click.option("--extract-workers", type=click.IntRange(min=0), metavar="N",
+              help="Extraction processes of its crawls (default: one per core; 0: in the crawl process).")
 @click.argument("sources", nargs=-1, metavar="[SOURCE ...]")
 @click.pass_obj
 @handled
-def worker(app: App, redis, sources):
+def worker(app: App, redis, extract_workers, sources):
     """Crawl as one worker of the cluster run in progress, with this host's configuration.
 
     Waits up to a minute for the archive host (`aibrief ingest` or `aibrief crawl --redis`)
@@ -26,7 +28,9 @@ def worker(app: App, redis, sources):
     Example:
         aibrief worker --redis redis://10.0.0.5:6379/0
     """
-    problems = run_worker(app.config, redis_url(app.config, redis), list(sources) or None, log_level=app.log_level)
+    settings = {} if extract_workers is None else {"AIBRIEF_EXTRACT_WORKERS": extract_workers}
+    problems = run_worker(app.config, redis_url(app.config, redis), list(sources) or None, log_level=app.log_level,
+                          settings=settings)
     for problem in problems:
         click.echo(f"aibrief: worker: {problem}", err=True)
     sys.exit(1 if problems else 0)

@@ -16,11 +16,11 @@ from crawler.config import ConfigError, load_config
 from pipelines.archive import clock
 from pipelines.archive.db import StorageError, connect
 from pipelines.archive.runs import Run
-from pipelines.cluster import ClusterLockHeld, RedisGone
+from pipelines.cluster import RedisGone
 from pipelines.editorial.importer import IssueFormatError
 from pipelines.editorial.issues import Issue, IssueError, get_issue, parse_day
 from schedules.cluster import NoClusterRun
-from schedules.lock import LockHeld
+from schedules.lock import ClusterLockHeld, LockHeld
 from schedules.runner import UnknownSource
 from schedules.settings import Config
 

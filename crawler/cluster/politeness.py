@@ -2,7 +2,8 @@
 
 Before a request goes to the downloader it takes its host's lease in Redis
 (``<name>:host:<host>``, ``SET NX`` with an expiry); while another worker holds it the
-request waits. When the answer is in, the lease is kept for the pause the host is owed
+request waits, asking again every few hundredths of a second. Of this worker's requests
+for one host only the first in line asks Redis; the others wait their turn here. When the answer is in, the lease is kept for the pause the host is owed
 (the download delay, its robots.txt ``Crawl-delay``, a ``Retry-After``) and then expires,
 so that no worker, this one included, starts the next request any sooner. A worker killed
 while holding one frees it when it expires: after the download timeout and a margin.
@@ -23,12 +24,21 @@ logger = logging.getLogger(__name__)
 
 # Seconds a held lease outlives the download timeout before it frees itself.
 LEASE_MARGIN = 5.0
-# Shortest and longest wait before asking for a busy host again.
-SHORTEST_WAIT = 0.02
+# How often a busy host is asked for again: the longest a free host waits to be noticed,
+# against about one Redis command per wait; a pause the host is owed is waited out whole.
+POLL_SECONDS = 0.03
 LONGEST_WAIT = 1.0
 
-# Keeps the lease for ARGV[2] ms more if this request still holds it, else leaves it.
-HOLD = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 0"
+# Takes the lease: -1 when taken, else how long a pause the host is owed has to run (ms;
+# 0 while a request holds it).
+TAKE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+local holder = redis.call('GET', KEYS[1])
+if holder and string.sub(holder, 1, 6) == 'pause:' then return redis.call('PTTL', KEYS[1]) end
+return 0
+"""
+# Turns this request's lease into the host's pause, ARGV[2] ms long.
+HOLD = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], 'pause:' .. ARGV[1], 'PX', ARGV[2]) end return 0"
 RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
@@ -39,6 +49,7 @@ class HostLeaseMiddleware:
         self.stats = crawler.stats
         self.delay = crawler.settings.getfloat("DOWNLOAD_DELAY")
         self.lease_ms = int((crawler.settings.getfloat("DOWNLOAD_TIMEOUT") + LEASE_MARGIN) * 1000)
+        self.turns: dict[str, asyncio.Lock] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -49,14 +60,15 @@ class HostLeaseMiddleware:
         key = self.worker.keys.host(host)
         token = uuid.uuid4().hex
         client = self.worker.client
-        try:
-            while not client.set(key, token, nx=True, px=self.lease_ms):
-                self.stats.inc_value("aibrief/cluster/host_waits")
-                left = client.pttl(key)
-                await asyncio.sleep(min(max(left / 1000, SHORTEST_WAIT), LONGEST_WAIT))
-        except redis.RedisError as exc:
-            self.worker.lost(exc)
-            return None
+        turn = self.turns.setdefault(host, asyncio.Lock())
+        async with turn:  # held until the lease is taken: the local slot keeps the order after
+            try:
+                while (pause := client.eval(TAKE, 1, key, token, self.lease_ms)) != -1:
+                    self.stats.inc_value("aibrief/cluster/host_waits")
+                    await asyncio.sleep(min(pause / 1000, LONGEST_WAIT) if pause > 0 else POLL_SECONDS)
+            except redis.RedisError as exc:
+                self.worker.lost(exc)
+                return None
         request.meta["host_lease"] = token
         return None
 

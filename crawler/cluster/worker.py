@@ -24,6 +24,7 @@ import redis
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import reactor
 from twisted.internet.task import LoopingCall
 
 from crawler.cluster.archive import RemoteArchive
@@ -32,6 +33,11 @@ from pipelines.ingest import reap
 from pipelines.store import crawl_config
 
 logger = logging.getLogger(__name__)
+
+# Seconds between two looks at the shared queue while a worker waits for work. Scrapy looks
+# again only every five seconds (its engine's heartbeat): a worker whose first requests were
+# taken by another would find the queue emptied by then.
+IDLE_POLL_SECONDS = 0.25
 
 
 class ClusterWorker:
@@ -95,16 +101,22 @@ class ClusterWorker:
         if self.gone:
             return
         try:
-            if self._work_may_come():
-                self.quiet_since = None
-                raise DontCloseSpider
+            work = self._work_may_come()
         except redis.RedisError as exc:
             self.lost(exc)
             return
         now = time.monotonic()
-        self.quiet_since = self.quiet_since or now
-        if now - self.quiet_since < self.settings.idle_seconds:
+        self.quiet_since = None if work else self.quiet_since or now
+        if work or now - self.quiet_since < self.settings.idle_seconds:
+            reactor.callLater(IDLE_POLL_SECONDS, self.look_again)
             raise DontCloseSpider
+
+    def look_again(self) -> None:
+        """Have the engine ask the scheduler for a request now (the engine's own slot: Scrapy
+        has no public call for it)."""
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is not None and not self.gone:
+            slot.nextcall.schedule()
 
     def _work_may_come(self) -> bool:
         if reap(self.client, self.keys):

@@ -21,6 +21,7 @@ from pipelines.archive.articles import sync_sources
 from pipelines.archive.db import connect
 from pipelines.cluster import Keys, RedisGone, connect_redis, worker_id
 from pipelines.ingest import Ingest
+from schedules import runner
 from schedules.lock import ClusterLock, Lease
 from schedules.runner import SPIDERS, child_environment, scrapy_argv, select_sources, wait
 from schedules.settings import Config
@@ -138,3 +139,16 @@ def cluster_crawl(config: Config, url: str, source_ids: list[str] | None = None,
     run = run_ingest(config, url, command=command, lease=lease, on_start=lambda run_id: worker.start())
     worker.join()
     return run, problems
+
+
+def crawl(config: Config, source_ids: list[str] | None = None, *, command: str = "aibrief crawl",
+          lease: Lease | None = None, log_level: str = "WARNING", env: dict[str, str] | None = None) -> runs.Run:
+    """A crawl run as the configuration has it: a cluster run when ``cluster.redis_url`` is
+    set (problems of the local worker logged), else on this machine (:func:`schedules.runner.crawl`)."""
+    if not config.cluster.redis_url:
+        return runner.crawl(config, source_ids, command=command, lease=lease, log_level=log_level, env=env)
+    run, problems = cluster_crawl(config, config.cluster.redis_url, source_ids, command=command, lease=lease,
+                                  log_level=log_level, env=env)
+    for problem in problems:
+        logger.error("cluster worker: %s", problem)
+    return run

@@ -18,8 +18,8 @@ from pipelines.editorial.export import render_markdown, write_whole
 from pipelines.editorial.issues import EmptyPeriod, build_configured_issue, get_issue
 from pipelines.editorial.writer.write import write_for_day
 from schedules.cluster import cluster_crawl, redis_url
+from schedules.cluster import crawl as run_crawl
 from schedules.lock import run_lock
-from schedules.runner import crawl as run_crawl
 from schedules.scheduler import run_scheduler
 
 DEMO_DB = "aibrief-demo.db"

@@ -228,3 +228,23 @@ def test_one_cluster_run_at_a_time(site, tmp_path, redis_server):
     assert second.returncode == 3
     assert second.stderr.startswith("aibrief: error: another cluster run holds the lock: aibrief ingest (pid")
     assert len(second.stderr.strip().splitlines()) == 1
+
+
+def test_a_bad_cluster_table_is_one_line(tmp_path):
+    """A Redis URL that is not one, or a cluster name that cannot prefix keys: exit 2, one line."""
+    for table, problem in (('redis_url = "http://x.test"', "cluster.redis_url: is not a redis:// URL"),
+                           ('name = "a b"', "cluster.name: must be letters")):
+        config = write_config(tmp_path / "bad.toml", f"[cluster]\n{table}\n")
+        result = run_cli("--config", str(config), "--db", str(tmp_path / "a.db"), "crawl")
+        assert result.returncode == 2
+        assert problem in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_worker_with_no_redis_says_so_in_one_line(tmp_path):
+    """No Redis listening at the URL given: one line, no traceback."""
+    config = write_config(tmp_path / "aibrief.toml")
+    result = run_cli("--config", str(config), "--db", str(tmp_path / "a.db"), "worker", "--redis",
+                     "redis://127.0.0.1:9/0")
+    assert result.returncode == 1
+    assert result.stderr.startswith("aibrief: error: Redis at redis://127.0.0.1:9/0 unreachable")
+    assert len(result.stderr.strip().splitlines()) == 1

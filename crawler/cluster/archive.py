@@ -38,6 +38,7 @@ class RemoteArchive:
         # Frontier key -> the lease of the request fetching it (set by the scheduler).
         self.leases: dict[str, str] = {}
         self.on_lost = on_lost
+        self.gone = False  # Redis is gone for good: nothing more is asked or sent
 
     # -- before a fetch ---------------------------------------------------------------------
 
@@ -129,6 +130,8 @@ class RemoteArchive:
         self._call(lambda: self.client.hdel(self.inflight, lease), None)
 
     def _call(self, action, fallback):
+        if self.gone:
+            return fallback
         try:
             return action()
         except redis.RedisError as exc:

@@ -15,6 +15,7 @@ import logging
 import uuid
 
 import redis
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.httpobj import urlparse_cached
 
 from crawler.cluster.worker import ClusterWorker
@@ -62,13 +63,15 @@ class HostLeaseMiddleware:
         client = self.worker.client
         turn = self.turns.setdefault(host, asyncio.Lock())
         async with turn:  # held until the lease is taken: the local slot keeps the order after
+            if self.worker.gone:
+                raise IgnoreRequest("Redis gone: not fetched")
             try:
                 while (pause := client.eval(TAKE, 1, key, token, self.lease_ms)) != -1:
                     self.stats.inc_value("aibrief/cluster/host_waits")
                     await asyncio.sleep(min(pause / 1000, LONGEST_WAIT) if pause > 0 else POLL_SECONDS)
             except redis.RedisError as exc:
                 self.worker.lost(exc)
-                return None
+                raise IgnoreRequest("Redis gone: not fetched") from None
         request.meta["host_lease"] = token
         return None
 

@@ -156,7 +156,7 @@ class ClusterWorker:
         """Redis is gone for good: say so once and close the crawl."""
         if self.gone:
             return
-        self.gone = True
+        self.gone = self.archive.gone = True
         self.crawler.stats.inc_value("aibrief/cluster/redis_gone")
         logger.error("Redis at %s unreachable (%s): stopping this worker", self.url, str(exc).splitlines()[0])
         deferred_from_coro(self.crawler.engine.close_spider_async(reason="redis_gone"))

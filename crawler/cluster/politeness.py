@@ -5,8 +5,9 @@ Before a request goes to the downloader it takes its host's lease in Redis
 request waits, asking again every few hundredths of a second. Of this worker's requests
 for one host only the first in line asks Redis; the others wait their turn here. When the answer is in, the lease is kept for the pause the host is owed
 (the download delay, its robots.txt ``Crawl-delay``, a ``Retry-After``) and then expires,
-so that no worker, this one included, starts the next request any sooner. A worker killed
-while holding one frees it when it expires: after the download timeout and a margin.
+so that no worker, this one included, starts the next request any sooner. A held lease
+lasts ``cluster.lease_seconds`` and is renewed with the worker's heartbeat: a worker killed
+while holding one frees its host when the lease expires, as its requests go back to the queue.
 """
 from __future__ import annotations
 
@@ -23,8 +24,6 @@ from crawler.middlewares import LONGEST_RETRY_AFTER, HostPacing, retry_after
 
 logger = logging.getLogger(__name__)
 
-# Seconds a held lease outlives the download timeout before it frees itself.
-LEASE_MARGIN = 5.0
 # How often a busy host is asked for again: the longest a free host waits to be noticed,
 # against about one Redis command per wait; a pause the host is owed is waited out whole.
 POLL_SECONDS = 0.03
@@ -38,6 +37,8 @@ local holder = redis.call('GET', KEYS[1])
 if holder and string.sub(holder, 1, 6) == 'pause:' then return redis.call('PTTL', KEYS[1]) end
 return 0
 """
+# Extends this request's lease, if it still holds it.
+RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
 # Turns this request's lease into the host's pause, ARGV[2] ms long.
 HOLD = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], 'pause:' .. ARGV[1], 'PX', ARGV[2]) end return 0"
 RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
@@ -49,8 +50,10 @@ class HostLeaseMiddleware:
         self.pacing = HostPacing.for_crawler(crawler)
         self.stats = crawler.stats
         self.delay = crawler.settings.getfloat("DOWNLOAD_DELAY")
-        self.lease_ms = int((crawler.settings.getfloat("DOWNLOAD_TIMEOUT") + LEASE_MARGIN) * 1000)
+        self.lease_ms = int(self.worker.settings.lease_seconds * 1000)
         self.turns: dict[str, asyncio.Lock] = {}
+        self.held: dict[str, str] = {}  # host key -> the token of this worker's request there
+        self.worker.beats.append(self.renew)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -73,7 +76,13 @@ class HostLeaseMiddleware:
                 self.worker.lost(exc)
                 raise IgnoreRequest("Redis gone: not fetched") from None
         request.meta["host_lease"] = token
+        self.held[key] = token
         return None
+
+    def renew(self, pipe) -> None:
+        """With the worker's heartbeat: the hosts this worker is fetching from stay its own."""
+        for key, token in self.held.items():
+            pipe.eval(RENEW, 1, key, token, self.lease_ms)
 
     def process_response(self, request, response):
         pause = 0.0
@@ -93,6 +102,7 @@ class HostLeaseMiddleware:
         if token is None or self.worker.gone:
             return
         host = urlparse_cached(request).hostname or ""
+        self.held.pop(self.worker.keys.host(host), None)
         hold = max(self.delay, self.pacing.crawl_delay.get(host, 0.0), pause)
         try:
             if hold > 0:

@@ -56,6 +56,8 @@ class ClusterWorker:
         crawler._aibrief_archive = self.archive
         self.quiet_since: float | None = None
         self.beat = LoopingCall(self.heartbeat)
+        # More to renew with each heartbeat (the hosts held): callables given the pipeline.
+        self.beats: list = []
         self.queue_key = ""
 
     @classmethod
@@ -94,6 +96,8 @@ class ClusterWorker:
             pipe.set(self.keys.worker(self.worker), state, px=int(self.settings.lease_seconds * 1000))
             # Again each time: a worker taken for dead while Redis restarted joins back.
             pipe.hset(self.keys.workers, self.worker, self.queue_key)
+            for renew in self.beats:
+                renew(pipe)
             pipe.execute()
         self._call(beat)
 

@@ -29,6 +29,7 @@ from crawler.discovery.listings import ListingRules
 from pipelines.analysis.settings import EditorialSettings, Topic
 from pipelines.analysis.summary import SUMMARIZERS
 from pipelines.analysis.text import SCRIPTS
+from pipelines.cluster import ClusterSettings
 from pipelines.editorial.publishing.settings import CHANNELS, SENDS, Output, PublishSettings, SmtpSettings
 from pipelines.editorial.settings import LAYOUTS, IssueRules
 from pipelines.editorial.writer.settings import WriterSettings
@@ -43,7 +44,7 @@ DEFAULT_SOURCE_URLS = {"arxiv": "https://export.arxiv.org/api/query", "github-tr
                        "hackernews": "https://hacker-news.firebaseio.com/v0/"}
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 # Tables whose keys a configuration may leave out: the shipped file's values stand in.
-DEFAULTED_TABLES = ("crawl", "issue", "schedule", "editorial", "writer", "publish", "desk")
+DEFAULTED_TABLES = ("crawl", "issue", "schedule", "editorial", "writer", "publish", "desk", "cluster")
 
 
 class ConfigError(Exception):
@@ -210,7 +211,7 @@ def _table(data: dict, name: str, where: _Where) -> dict:
 
 def _parse(data: dict, where: _Where) -> Config:
     _no_unknown(data, {"timezone", "database", "max_size_mb", "crawl", "issue", "sources", "schedule", "editorial",
-                      "writer", "publish", "desk"}, where, "")
+                      "writer", "publish", "desk", "cluster"}, where, "")
     timezone = _check_zone(_get(data, "timezone", str, where, "", _shipped_tables()["timezone"]), where, "timezone")
     database = Path(_get(data, "database", str, where, "", ""))
 
@@ -284,7 +285,8 @@ def _parse(data: dict, where: _Where) -> Config:
     publish = _parse_publish(_table(data, "publish", where), where)
     return Config(path=None, timezone=timezone, database=database, crawl=crawl, issue=issue,
                   sources=tuple(sources), schedule=schedule, max_size_mb=max_size, editorial=editorial,
-                  writer=writer, publish=publish, desk=_parse_desk(_table(data, "desk", where), where))
+                  writer=writer, publish=publish, desk=_parse_desk(_table(data, "desk", where), where),
+                  cluster=_parse_cluster(_table(data, "cluster", where), where))
 
 
 def _parse_desk(table: dict, where: _Where) -> DeskSettings:
@@ -297,6 +299,21 @@ def _parse_desk(table: dict, where: _Where) -> DeskSettings:
     if not 0 < port < 65536:
         raise where.error("desk.port", f"{port} is no TCP port (1 to 65535)")
     return DeskSettings(host=host, port=port, token=_get(table, "token", str, where, "desk.").strip())
+
+
+def _parse_cluster(table: dict, where: _Where) -> ClusterSettings:
+    _no_unknown(table, {"redis_url", "name", "idle_seconds", "lease_seconds", "batch"}, where, "cluster.")
+    url = _get(table, "redis_url", str, where, "cluster.")
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise where.error("cluster.redis_url", f"is not a redis:// URL: {url!r}")
+    name = _get(table, "name", str, where, "cluster.")
+    if not SOURCE_ID.match(name):
+        raise where.error("cluster.name", f"must be letters, digits, '.', '_' or '-': {name!r}")
+    return ClusterSettings(
+        redis_url=url, name=name,
+        idle_seconds=_positive(_get(table, "idle_seconds", float, where, "cluster."), where, "cluster.idle_seconds"),
+        lease_seconds=_positive(_get(table, "lease_seconds", float, where, "cluster."), where, "cluster.lease_seconds"),
+        batch=_positive(_get(table, "batch", int, where, "cluster."), where, "cluster.batch"))
 
 
 WRITER_KEYS = {"enabled", "base_url", "model", "api_key_env", "timeout", "concurrency", "retries", "backoff",

@@ -87,6 +87,19 @@ def crawl_config(crawler):
     return config
 
 
+def adopt_declared_address(item):
+    """The page named its own address (WeChat's __biz/mid/idx/sn form, rel=canonical): that
+    is its identity, however the link to it was written. (The store stage and a cluster
+    worker's result stage both apply it before making the record.)"""
+    declared = item.article.canonical_url
+    if declared:
+        try:
+            item.canonical_url = canonical_url(declared)
+        except ValueError:
+            pass
+    return item
+
+
 def article_record(item) -> ArticleRecord:
     """The record for a page that went through the analyse stage.
 
@@ -156,15 +169,7 @@ class StorePipeline:
     def process_item(self, item):
         if self.stopping:
             raise DropItem(f"not stored, archive full: {item.final_url}", log_level="DEBUG")
-        declared = item.article.canonical_url
-        if declared:
-            # The page named its own address (WeChat's __biz/mid/idx/sn form, rel=canonical):
-            # that is its identity, however the link to it was written.
-            try:
-                item.canonical_url = canonical_url(declared)
-            except ValueError:
-                pass
-        record = article_record(item)
+        record = article_record(adopt_declared_address(item))
         done = tuple(k for k in (item.frontier_key,) if k)
         self._write(lambda: self.writer.add(record, done, item.source_id))
         return item

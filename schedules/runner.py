@@ -104,12 +104,12 @@ def scrapy_argv(spider: str, arguments: dict[str, str], settings: dict[str, obje
     return argv
 
 
-def wait(process: subprocess.Popen, lease: Lease | None) -> int:
-    """Wait for a crawl process, renewing the run lease meanwhile."""
+def wait(process: subprocess.Popen, lease: Lease | None, poll: float = POLL_SECONDS) -> int:
+    """Wait for a crawl process, renewing the run lease (anything with ``renew()``) meanwhile."""
     try:
         while True:
             try:
-                return process.wait(timeout=POLL_SECONDS)
+                return process.wait(timeout=poll)
             except subprocess.TimeoutExpired:
                 if lease is not None:
                     lease.renew()

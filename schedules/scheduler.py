@@ -27,9 +27,9 @@ from pipelines.archive import clock, runs
 from pipelines.archive.db import connect, parse_iso
 from pipelines.editorial.issues import EmptyPeriod, build_configured_issue, get_issue
 from pipelines.editorial.writer.write import write_for_day
+from schedules.cluster import crawl
 from schedules.due import DAYS
 from schedules.lock import LockHeld, run_lock
-from schedules.runner import crawl
 from schedules.settings import Config, CrawlGroup
 
 logger = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pipelines.analysis.settings import AnalysisSettings, EditorialSettings
 from pipelines.archive.articles import SourceRow
+from pipelines.cluster import ClusterSettings
 from pipelines.editorial.publishing.settings import PublishSettings
 from pipelines.editorial.settings import IssueRules
 from pipelines.editorial.writer.settings import WriterSettings
@@ -110,6 +111,7 @@ class Config:
     writer: WriterSettings  # the optional model that writes summaries and the daily headline
     publish: PublishSettings  # the archive's address and where a published issue is delivered
     desk: DeskSettings  # aibrief serve
+    cluster: ClusterSettings  # crawl workers on several hosts sharing a Redis (empty redis_url: off)
     max_size_mb: float | None = None  # a cap on the archive's size; writes past it fail as on a full disk
 
     @property

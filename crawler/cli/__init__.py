@@ -18,7 +18,20 @@ import sys
 import click
 
 from crawler import __version__
-from crawler.cli import archive, bench, desk, discovery, editor, issues, pages, publishing, relevance, run, writer
+from crawler.cli import (
+    archive,
+    bench,
+    cluster,
+    desk,
+    discovery,
+    editor,
+    issues,
+    pages,
+    publishing,
+    relevance,
+    run,
+    writer,
+)
 from crawler.cli.common import App
 
 
@@ -42,7 +55,7 @@ def cli(ctx, config_path, db_path, verbose):
     ctx.obj = App(config_path, db_path, verbose)
 
 
-for _module in (run, writer, archive, discovery, issues, publishing, editor, pages, relevance, bench, desk):
+for _module in (run, cluster, writer, archive, discovery, issues, publishing, editor, pages, relevance, bench, desk):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

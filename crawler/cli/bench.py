@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from crawler import bench as measure
+from crawler import bench_cluster
 from crawler.bench_desk import bench_desk
 from crawler.bench_rehash import bench_rehash
 from crawler.bench_search import bench_search
@@ -37,9 +38,13 @@ from pipelines.editorial.export import write_whole
               help="Instead: the writer, 200 articles against a loopback model server (50 ms a request), twice.")
 @click.option("--desk", is_flag=True,
               help="Instead: the editor's desk, its candidates page with 500 stories and an edit's answer.")
+@click.option("--cluster", type=click.IntRange(min=1), metavar="N",
+              help="Instead: cluster runs with 1 to N workers (one writer, one Redis) against the single-process crawl.")
+@click.option("--kills", default=0, show_default=True, type=click.IntRange(min=0),
+              help="With --cluster: SIGKILL a random worker this many times in each run (then check nothing is lost).")
 @handled
 def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, rehash, search_quality, writer,
-          desk):
+          desk, cluster, kills):
     """Measure throughput: bare trafilatura, the crawl inline, the crawl with the pool.
 
     All three over the same pages, served from loopback by a separate process, and bare
@@ -53,13 +58,16 @@ def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, reha
     with no request); --rehash times the migration that makes every stored band key again;
     --search compares full-text indexes by recall on tests/fixtures/search/queries.tsv;
     --desk the desk's (the candidates page rendered with 500 stories, a summary edit and a
-    move, in the server and over HTTP).
+    move, in the server and over HTTP). --cluster N runs cluster mode (README, "Cluster
+    mode") with 1 to N workers on this machine, each with --workers extraction workers:
+    pages/s against the single-process crawl, Redis commands a page and Redis memory.
 
     \b
     Example:
         aibrief bench --pages 2000 --repeat 3 --json bench.json
         aibrief bench --rehash --pages 100000
         aibrief bench --desk
+        aibrief bench --cluster 2 --pages 1000 --workers 1
     """
     if desk:
         result = bench_desk()
@@ -98,6 +106,18 @@ def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, reha
         click.echo(f"band-key migration: {result['articles']} articles ({result['avg_chars']} characters on average, "
                    f"{result['db_mb']} MB) in {result['seconds']:.1f} s ({result['ms_per_article']:.2f} ms an article, "
                    f"{result['cpu_seconds']:.1f} s of CPU), {result['band_rows']} band keys")
+        if json_path:
+            write_whole(json_path, json.dumps(result, indent=2) + "\n")
+        return
+    if cluster:
+        click.echo(f"corpus: {measure.corpus_name(corpus)}")
+        try:
+            result = bench_cluster.run(tuple(range(1, cluster + 1)), pages, workers, corpus, kills,
+                                       echo=lambda line: click.echo(line, err=True))
+        except measure.BenchError as exc:
+            raise Failure(str(exc)) from None
+        for line in bench_cluster.report(result):
+            click.echo(line)
         if json_path:
             write_whole(json_path, json.dumps(result, indent=2) + "\n")
         return

@@ -16,9 +16,11 @@ from crawler.config import ConfigError, load_config
 from pipelines.archive import clock
 from pipelines.archive.db import StorageError, connect
 from pipelines.archive.runs import Run
+from pipelines.cluster import RedisGone
 from pipelines.editorial.importer import IssueFormatError
 from pipelines.editorial.issues import Issue, IssueError, get_issue, parse_day
-from schedules.lock import LockHeld
+from schedules.cluster import NoClusterRun
+from schedules.lock import ClusterLockHeld, LockHeld
 from schedules.runner import UnknownSource
 from schedules.settings import Config
 
@@ -84,8 +86,10 @@ def handled(func):
             return func(*args, **kwargs)
         except (ConfigError, UnknownSource) as exc:
             raise Failure(str(exc), EXIT_USAGE) from None
-        except LockHeld as exc:
+        except (LockHeld, ClusterLockHeld) as exc:
             raise Failure(str(exc), EXIT_LOCKED) from None
+        except (RedisGone, NoClusterRun) as exc:
+            raise Failure(str(exc)) from None
         except (StorageError, IssueError, IssueFormatError) as exc:
             raise Failure(str(exc)) from None
         except BrokenPipeError:

@@ -17,8 +17,9 @@ from pipelines.archive.db import connect
 from pipelines.editorial.export import render_markdown, write_whole
 from pipelines.editorial.issues import EmptyPeriod, build_configured_issue, get_issue
 from pipelines.editorial.writer.write import write_for_day
+from schedules.cluster import cluster_crawl, redis_url
+from schedules.cluster import crawl as run_crawl
 from schedules.lock import run_lock
-from schedules.runner import crawl as run_crawl
 from schedules.scheduler import run_scheduler
 
 DEMO_DB = "aibrief-demo.db"
@@ -44,20 +45,32 @@ def init(path, force):
 
 @click.command()
 @click.argument("sources", nargs=-1, metavar="[SOURCE ...]")
+@click.option("--redis", "redis", metavar="URL",
+              help="Crawl as a cluster run through this Redis (default: cluster.redis_url; README, Cluster mode).")
 @click.pass_obj
 @handled
-def crawl(app: App, sources):
+def crawl(app: App, sources, redis):
     """Crawl the enabled sources, or the ones named, and record the run.
 
-    Each crawl runs as a `scrapy crawl` subprocess writing to the same database.
+    Each crawl runs as a `scrapy crawl` subprocess writing to the same database. With a
+    Redis (--redis or cluster.redis_url), this process writes the archive and one worker
+    beside it crawls; `aibrief worker` on other hosts joins the run.
 
     \b
     Example:
         aibrief crawl 36kr arxiv-cs-ar
+        aibrief crawl --redis redis://10.0.0.5:6379/0
     """
     config = app.config
+    problems: list[str] = []
     with run_lock(config.database, "aibrief crawl") as lease:
-        run = run_crawl(config, list(sources) or None, lease=lease, log_level=app.log_level)
+        if redis or config.cluster.redis_url:
+            run, problems = cluster_crawl(config, redis_url(config, redis), list(sources) or None,
+                                          lease=lease, log_level=app.log_level)
+        else:
+            run = run_crawl(config, list(sources) or None, lease=lease, log_level=app.log_level)
+    for problem in problems:
+        click.echo(f"aibrief: worker: {problem}", err=True)
     click.echo(run_line(run))
     if run.status == "failed":
         sys.exit(1)

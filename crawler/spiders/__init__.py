@@ -27,6 +27,7 @@ from twisted.web._newclient import ResponseFailed
 from twisted.web.http import PotentialDataLoss
 
 from crawler import user_agent
+from crawler.cluster import apply_cluster_settings
 from crawler.config import ConfigError, load_config
 from crawler.items import PageItem
 from crawler.middlewares import AddressRefusedRequest, HostUnreachable
@@ -64,6 +65,8 @@ class AibriefSpider(scrapy.Spider):
         settings.set("DOWNLOAD_DELAY", config.crawl.delay, priority="spider")
         settings.set("DOWNLOAD_TIMEOUT", config.crawl.timeout, priority="spider")
         settings.set("RETRY_TIMES", config.crawl.retries, priority="spider")
+        if settings.get("AIBRIEF_CLUSTER_RUN"):
+            apply_cluster_settings(settings, config)
 
     @property
     def config(self):
@@ -71,7 +74,13 @@ class AibriefSpider(scrapy.Spider):
 
     @property
     def archive(self) -> Archive:
+        """The archive; in a cluster worker, the one answered through Redis
+        (:class:`crawler.cluster.archive.RemoteArchive`), which has no database to hand."""
         return Archive.for_crawler(self.crawler)
+
+    @property
+    def remote(self) -> bool:
+        return getattr(self.archive, "remote", False)
 
     def count(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(f"aibrief/{key}", n)
@@ -109,7 +118,10 @@ class AibriefSpider(scrapy.Spider):
         one transaction; whether each is to be fetched now (the others are counted by why not)."""
         if not found:
             return []
-        answers = frontier.discover_many(self.archive.db, found, self.config.crawl.max_attempts)
+        if self.remote:
+            answers = self.archive.discover_many(found, self.config.crawl.max_attempts)
+        else:
+            answers = frontier.discover_many(self.archive.db, found, self.config.crawl.max_attempts)
         for fetch, why in answers:
             if not fetch:
                 self.count(f"skipped/{why}")
@@ -118,7 +130,9 @@ class AibriefSpider(scrapy.Spider):
     def resumed_requests(self, source_ids: list[str] | None):
         """Pages earlier crawls discovered and did not finish: after a kill, or failed and
         due again."""
-        for entry in frontier.due(self.archive.db, source_ids, self.config.crawl.max_attempts):
+        entries = self.archive.due(source_ids) if self.remote else \
+            frontier.due(self.archive.db, source_ids, self.config.crawl.max_attempts)
+        for entry in entries:
             self.count("resumed")
             yield self._request(entry.url, entry.canonical_url, entry.source_id, entry.hints)
 
@@ -174,13 +188,15 @@ class AibriefSpider(scrapy.Spider):
         self.count("failed")
         if source_id:
             self.count(f"source/{source_id}/page_failed")
-        if key:
+        if key and self.remote:
+            self.archive.fail(key, reason)
+        elif key:
             attempts = frontier.mark_failed(self.archive.db, key, reason, self.config.crawl.max_attempts)
             reason += f" (attempt {attempts} of {self.config.crawl.max_attempts})"
         logger.warning("fetch failed: %s: %s", request.url, reason)
 
     def _settle(self, key: str | None, state: str, reason: str | None = None) -> None:
-        self.archive.settle(key, state, reason)
+        self.archive.settle(key, state, reason)  # local (batched) or through Redis alike
 
 
 def describe_failure(failure) -> str:

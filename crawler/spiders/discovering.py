@@ -80,7 +80,7 @@ class DiscoverySpider(AibriefSpider):
     def conditional_request(self, source: Source, url: str, callback, **meta: Any) -> scrapy.Request:
         """A discovery request carrying the validators of the document's last answer: an
         unchanged document answers 304 (RFC 9110, 13.1), see :meth:`unchanged`."""
-        headers = fetch_state.conditional_headers(self.archive.db, url)
+        headers = self.validators(url)
         return self.discovery_request(source, url, callback, headers=headers, handle_httpstatus_list=[304], **meta)
 
     def unchanged(self, response, source: Source) -> bool:
@@ -93,8 +93,18 @@ class DiscoverySpider(AibriefSpider):
 
     def remember_validators(self, response) -> None:
         """Keep the document's ETag and Last-Modified for the next run's conditional request."""
-        fetch_state.remember(self.archive.db, response.url, response.headers.get("ETag"),
-                             response.headers.get("Last-Modified"))
+        if self.remote:
+            self.archive.remember_validators(response.url, response.headers.get("ETag"),
+                                             response.headers.get("Last-Modified"))
+        else:
+            fetch_state.remember(self.archive.db, response.url, response.headers.get("ETag"),
+                                 response.headers.get("Last-Modified"))
+
+    def validators(self, url: str) -> dict[str, str]:
+        """The conditional-request headers from the document's last answer."""
+        if self.remote:
+            return self.archive.conditional_headers(url)
+        return fetch_state.conditional_headers(self.archive.db, url)
 
     def source_of(self, response_or_request) -> Source:
         return self.config.source(response_or_request.meta["source_id"])
@@ -106,10 +116,12 @@ class DiscoverySpider(AibriefSpider):
         """Entries older than this are not followed: the source's last success (less the
         slack), but never more than ``days`` back."""
         floor = clock.now() - timedelta(days=days)
-        row = self.archive.db.execute("SELECT last_success FROM sources WHERE id = ?", [source.id]).fetchone()
-        if row and row[0]:
-            return max(floor, parse_iso(row[0]) - WINDOW_SLACK)
-        return floor
+        if self.remote:
+            last = self.archive.last_success(source.id)
+        else:
+            row = self.archive.db.execute("SELECT last_success FROM sources WHERE id = ?", [source.id]).fetchone()
+            last = parse_iso(row[0]) if row and row[0] else None
+        return max(floor, last - WINDOW_SLACK) if last else floor
 
     def direct_item(self, url: str, source_id: str, article, hints: dict[str, Any]) -> PageItem | None:
         """An item whose article the discovery answer gave whole (arXiv API, GitHub

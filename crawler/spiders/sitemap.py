@@ -23,7 +23,7 @@ from crawler.discovery.sitemaps import (
     select_entries,
 )
 from crawler.spiders.discovering import DiscoverySpider
-from pipelines.archive import clock, fetch_state
+from pipelines.archive import clock
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class SitemapSpider(DiscoverySpider):
         yield self.sitemap_request(source, source.url, depth=0)
 
     def sitemap_request(self, source: Source, url: str, depth: int):
-        headers = fetch_state.conditional_headers(self.archive.db, url) if depth else {}
+        headers = self.validators(url) if depth else {}
         return self.discovery_request(source, url, self.parse_sitemap, headers=headers, depth=depth,
                                       download_maxsize=MAX_SITEMAP_BYTES, handle_httpstatus_list=[304])
 

@@ -33,6 +33,7 @@ from pipelines.archive import fetch_state, frontier, runs
 from pipelines.archive.articles import pending_refetches
 from pipelines.archive.batch import BatchWriter, Stored
 from pipelines.archive.db import iso, utcnow
+from pipelines.archive.discussions import record_discussions
 from pipelines.archive.health import update_health
 from pipelines.cluster import ClusterSettings, Keys, RedisGone, decode, encode, worker_id
 
@@ -86,9 +87,10 @@ def reap(client: redis.Redis, keys: Keys) -> int:
 def store_messages(db: sqlite_utils.Database, messages: list[dict[str, Any]], max_attempts: int) -> Counter[str]:
     """Apply a batch of worker messages to the archive; the outcomes, counted in the run.
 
-    The discoveries and feed validators go first (a page's discovery always arrived before
-    its outcome, so every row a mark needs is there); then the articles, marks and failures,
-    in their order, in one transaction (:class:`pipelines.archive.batch.BatchWriter`), so
+    The discoveries, feed validators and discussion threads go first (a page's discovery
+    always arrived before its outcome, so every row a mark needs is there, and a thread
+    found before its article is linked to it when the article is stored); then the
+    articles, marks and failures, in their order, in one transaction (:class:`pipelines.archive.batch.BatchWriter`), so
     that the batch costs one commit and one full-text segment. Idempotent for articles (a
     replayed article is ``dropped/known``); a replayed failure counts one attempt more,
     which only brings a retry forward by one step.
@@ -103,6 +105,9 @@ def store_messages(db: sqlite_utils.Database, messages: list[dict[str, Any]], ma
         elif kind == "validators":
             fetch_state.remember(db, message["url"], message.get("etag"), message.get("last_modified"))
             counts["ingest/validators"] += 1
+        elif kind == "discussions":
+            record_discussions(db, message["found"])  # before the articles: the trigger links them
+            counts["ingest/discussions"] += 1
         elif kind not in ("article", "settle", "fail"):
             raise ValueError(f"unknown message kind {kind!r}")
     for message in messages:

@@ -23,6 +23,7 @@ from pipelines.analysis.urls import canonical_url
 from pipelines.archive.articles import ArticleRecord, refetch_requested, stored_canonical_urls
 from pipelines.archive.batch import BatchWriter, Stored
 from pipelines.archive.db import connect
+from pipelines.archive.discussions import Discussion, record_discussions
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,10 @@ class Archive:
         again, as it would have been."""
         if key:
             self.writer.mark(key, state, reason)
+
+    def record_discussions(self, found: list[Discussion]) -> None:
+        """Threads that discuss a page (Hacker News), kept and linked at once."""
+        record_discussions(self.db, found)
 
     def fail(self, key: str | None, reason: str) -> None:
         """Count a failed attempt at a URL, with the next batch: after its "fetched" mark,

@@ -30,21 +30,6 @@ logger = logging.getLogger(__name__)
 
 # How long a worker waits for the writer to publish a run before giving up.
 RUN_WAIT_SECONDS = 60.0
-# Spiders that write to the archive themselves (Hacker News: its discussion links): left out
-# of cluster runs, crawled by `aibrief crawl SOURCE` on the archive host.
-LOCAL_ONLY = ("hackernews",)
-
-
-def cluster_sources(config: Config, source_ids: list[str] | None) -> list:
-    """The chosen sources a cluster run crawls (those of :data:`LOCAL_ONLY` spiders left out)."""
-    chosen = select_sources(config, source_ids)
-    left_out = [s.id for s in chosen if SPIDERS[s.kind] in LOCAL_ONLY]
-    if left_out:
-        logger.warning("not crawled in a cluster run (run `aibrief crawl %s` without a Redis): %s",
-                       " ".join(left_out), ", ".join(left_out))
-    return [s for s in chosen if SPIDERS[s.kind] not in LOCAL_ONLY]
-
-
 class NoClusterRun(Exception):
     """No cluster run was published in time; the message is one line."""
 
@@ -75,7 +60,7 @@ def run_worker(config: Config, url: str, source_ids: list[str] | None = None, *,
         heartbeat = Heartbeat(client, keys, me, lease_ms)
         heartbeat.renew()
         by_spider: dict[str, list[str]] = defaultdict(list)
-        for source in cluster_sources(config, source_ids):
+        for source in select_sources(config, source_ids):
             by_spider[SPIDERS[source.kind]].append(source.id)
         errors = []
         for spider, ids in by_spider.items():
@@ -116,7 +101,7 @@ def run_ingest(config: Config, url: str, *, command: str = "aibrief ingest", lea
     db = connect(config.database)
     run_id = None
     try:
-        sources = [s.id for s in cluster_sources(config, None)]
+        sources = [s.id for s in select_sources(config, None)]
         sync_sources(db, config.source_rows())
         ingest = Ingest(db, client, config.cluster, config.crawl.max_attempts)
         run_id = ingest.start(command, sources)

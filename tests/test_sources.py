@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import ROOT, TEST_SITES, MockSite, last_run, rows, run_cli, write_config
+from redis_server import redis_server_fixture  # noqa: F401 (the redis_server fixture)
 
 from crawler.config import load_config
 
@@ -111,35 +112,47 @@ def test_sources_check_lists_every_new_source_with_links_found(day, db_path):
     assert "newest 2022-10-14 09:30" in lines["the-decoder"]  # 01:30 UTC, shown in Shanghai time
 
 
+# What the fixture day's Hacker News front page gives: three articles (an Ask HN post as
+# its own text, dated by the API's time), each linked to its thread, and two threads kept
+# with their points and comments (the Ask HN post is its own thread).
+HN_ARTICLES = {
+    "http://www.anthropic.com.day.test/news/compact-model-on-device":
+        ["A compact model that runs on-device", "hackernews", "page"],
+    "http://blog.lowbit.dev.day.test/int4-language-model-raspberry-pi":
+        ["Running an INT4 language model on a Raspberry Pi 4", "hackernews", "page"],
+    "https://news.ycombinator.com/item?id=33100003":
+        ["Ask HN: Which NPU boards do you use for on-device inference?", "hackernews", "adapter"],
+}
+HN_DISCUSSIONS = (
+    [("http://blog.lowbit.dev.day.test/int4-language-model-raspberry-pi",
+      "https://news.ycombinator.com/item?id=33100002", "Hacker News"),
+     ("http://www.anthropic.com.day.test/news/compact-model-on-device",
+      "https://news.ycombinator.com/item?id=33100001", "Hacker News"),
+     ("https://news.ycombinator.com/item?id=33100003", "https://news.ycombinator.com/item?id=33100003",
+      "Hacker News")],
+    [("https://news.ycombinator.com/item?id=33100001", 412, 211),
+     ("https://news.ycombinator.com/item?id=33100002", 230, 87)])
+
+
+def hn_articles(db: Path) -> dict[str, list]:
+    return {url: rest for url, *rest in rows(db, "SELECT url, title, source_id, published_from FROM articles")}
+
+
+def hn_discussions(db: Path) -> tuple[list, list]:
+    links = rows(db, "SELECT a.url, l.url, l.label FROM article_links l JOIN articles a ON a.id = l.article_id"
+                     " WHERE l.role = 'discussion' ORDER BY a.url")
+    return links, rows(db, "SELECT url, points, comments FROM discussions ORDER BY url")
+
+
 def test_hacker_news_stories_become_articles_with_their_discussion_and_points(day, db_path):
     site, config = day
     result = crawl("hackernews", config=config, db=db_path, site=site)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
-    stored = {url: rest for url, *rest in rows(db_path, "SELECT url, title, source_id, published_from FROM articles")}
-    assert stored == {
-        "http://www.anthropic.com.day.test/news/compact-model-on-device":
-            ["A compact model that runs on-device", "hackernews", "page"],
-        "http://blog.lowbit.dev.day.test/int4-language-model-raspberry-pi":
-            ["Running an INT4 language model on a Raspberry Pi 4", "hackernews", "page"],
-        # Ask HN: no link, its own text, dated by the API's time.
-        "https://news.ycombinator.com/item?id=33100003":
-            ["Ask HN: Which NPU boards do you use for on-device inference?", "hackernews", "adapter"],
-    }
+    assert hn_articles(db_path) == HN_ARTICLES
     (ask_text,) = rows(db_path, "SELECT text FROM articles WHERE url LIKE 'https://news.ycombinator.com/%'")[0]
     assert ask_text.startswith("We are choosing a board for on-device inference in a warehouse robot.\nWhich NPU")
-    links = rows(db_path, "SELECT a.url, l.url, l.label FROM article_links l JOIN articles a ON a.id = l.article_id"
-                          " WHERE l.role = 'discussion' ORDER BY a.url")
-    assert links == [
-        ("http://blog.lowbit.dev.day.test/int4-language-model-raspberry-pi",
-         "https://news.ycombinator.com/item?id=33100002", "Hacker News"),
-        ("http://www.anthropic.com.day.test/news/compact-model-on-device",
-         "https://news.ycombinator.com/item?id=33100001", "Hacker News"),
-        ("https://news.ycombinator.com/item?id=33100003", "https://news.ycombinator.com/item?id=33100003",
-         "Hacker News")]
-    assert rows(db_path, "SELECT url, points, comments FROM discussions ORDER BY url") == [
-        ("https://news.ycombinator.com/item?id=33100001", 412, 211),
-        ("https://news.ycombinator.com/item?id=33100002", 230, 87)]
+    assert hn_discussions(db_path) == HN_DISCUSSIONS
     counts = last_run(db_path)["counts"]
     assert counts["hackernews/below_points"] == 1  # 45 points
     assert counts["hackernews/not_a_story"] == 2  # a job, a dead story
@@ -151,6 +164,21 @@ def test_hacker_news_stories_become_articles_with_their_discussion_and_points(da
     assert again.returncode == 0
     assert rows(db_path, "SELECT count(*) FROM articles") == [(3,)]
     assert rows(db_path, "SELECT count(*) FROM article_links WHERE role = 'discussion'") == [(3,)]
+
+
+def test_hacker_news_in_a_cluster_run_sends_its_threads_to_the_archive_writer(day, db_path, tmp_path, redis_server):
+    """The same front page crawled by a cluster worker through a real Redis: the threads go
+    to the writer with the articles, and the archive holds what a local crawl stores."""
+    site, config = day
+    clustered = tmp_path / "cluster.toml"
+    clustered.write_text(config.read_text() + '\n[cluster]\nname = "hn"\nidle_seconds = 1.0\nlease_seconds = 2.0\n')
+    result = run_cli("--config", str(clustered), "--db", str(db_path), "crawl", "hackernews",
+                     "--redis", redis_server.url, site=site, AIBRIEF_NOW=NOW, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and "not crawled" not in result.stderr
+    assert hn_articles(db_path) == HN_ARTICLES
+    assert hn_discussions(db_path) == HN_DISCUSSIONS
+    assert last_run(db_path)["counts"]["ingest/discussions"] == 2
 
 
 def test_a_story_found_on_hacker_news_after_its_page_was_stored_gains_its_discussion(day, db_path):

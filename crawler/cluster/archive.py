@@ -17,6 +17,7 @@ from typing import Any
 import redis
 
 from pipelines.archive.db import parse_iso
+from pipelines.archive.discussions import Discussion
 from pipelines.archive.frontier import Entry
 from pipelines.cluster import Keys, decode, encode
 
@@ -109,6 +110,11 @@ class RemoteArchive:
     def fail(self, key: str | None, reason: str) -> None:
         if key:
             self.send({"kind": "fail", "key": key, "reason": reason}, key)
+
+    def record_discussions(self, found: list[Discussion]) -> None:
+        """Threads that discuss a page (Hacker News): the writer keeps them and links them."""
+        if found:
+            self.send({"kind": "discussions", "found": found})
 
     def remember_validators(self, url: str, etag: bytes | None, last_modified: bytes | None) -> None:
         self.send({"kind": "validators", "url": url, "etag": etag, "last_modified": last_modified})

@@ -30,7 +30,7 @@ from crawler.discovery.hackernews import (
 from crawler.spiders import describe_failure
 from crawler.spiders.discovering import DiscoverySpider
 from pipelines.analysis.urls import canonical_url
-from pipelines.archive.discussions import Discussion, record_discussions
+from pipelines.archive.discussions import Discussion
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +82,8 @@ class HackerNewsSpider(DiscoverySpider):
             self.count("skipped/bad_url")
             logger.info("not fetched, not a URL we can read: %r (source %s)", story.url, source.id)
             return
-        record_discussions(self.archive.db, [Discussion(discussed, story.discussion_url, DISCUSSION_LABEL,
-                                                        story.points, story.comments)])
+        self.archive.record_discussions([Discussion(discussed, story.discussion_url, DISCUSSION_LABEL,
+                                                    story.points, story.comments)])
         request = self.page_request(story.url, source.id, story.hints())
         if request is not None:
             yield request

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from pipelines.analysis.encoding import decode_html
+from pipelines.analysis.encoding import _multibyte, _wide, decode_html
 
 # Running text of our own, long enough for the share of common characters to tell.
 SIMPLIFIED = "研究团队发布了一款面向端侧推理的芯片，功耗很低，可以在手机和汽车上运行大模型。" * 3
@@ -72,3 +72,17 @@ def test_declarations_that_are_no_usable_charset_are_passed_over(declared):
     body = page(SIMPLIFIED, f"<meta charset='{declared}'>").encode("utf-8")
     text, used = decode_html(body)
     assert SIMPLIFIED in text and used == "utf-8"
+
+
+@pytest.mark.parametrize("text, multibyte, wide", [
+    ("", 0, 0),
+    ("plain ascii\n", 0, 0),
+    ("中\u3000a\xa0文\u2028", 5, 2),  # ideographic space, no-break space, line separator: not wide
+    ("é\ufffd\U0001f600", 3, 3),
+    ("中" * 20005 + "文", 20000, 20000),  # only the first 20,000 characters are counted
+])
+def test_the_counts_behind_the_utf8_and_chinese_checks(text, multibyte, wide):
+    """Non-ASCII characters, and those of them that are not white space (``str.isspace``),
+    among the first 20,000: what decide UTF-8 over a declaration and a Chinese repair."""
+    assert _multibyte(text) == multibyte
+    assert _wide(text) == wide

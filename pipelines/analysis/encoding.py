@@ -154,12 +154,21 @@ def _strict(body: bytes, codec: str) -> str | None:
         return None
 
 
+# Counted over the first 20,000 characters, in C: a loop over them in Python took 0.8 ms of a
+# page's 0.95 ms of decoding on the shared corpus.
+_COUNTED = 20000
+_WIDE_CHAR = re.compile(r"[^\x00-\x7f\s]")  # neither ASCII nor white space (as str.isspace)
+
+
 def _multibyte(text: str) -> int:
-    return sum(ord(ch) > 127 for ch in text[:20000])
+    """How many of the first characters are not ASCII."""
+    sample = text[:_COUNTED]
+    return len(sample) - len(sample.encode("ascii", "ignore"))
 
 
 def _wide(text: str) -> int:
-    return sum(ord(ch) > 127 and not ch.isspace() for ch in text[:20000])
+    """How many of the first characters are neither ASCII nor white space."""
+    return len(_WIDE_CHAR.findall(text, 0, _COUNTED))
 
 
 def _best_chinese(body: bytes) -> tuple[str, str] | None:

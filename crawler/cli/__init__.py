@@ -2,7 +2,8 @@
 
 Each command is its options, one or two library calls, and the library's one-line errors
 mapped to exit statuses (:mod:`crawler.cli.common`); the commands live in one module per
-group: running the job (:mod:`~crawler.cli.run`), the archive (:mod:`~crawler.cli.archive`,
+group: running the job (:mod:`~crawler.cli.run`), cluster mode's worker and archive writer
+(:mod:`~crawler.cli.cluster`), the archive (:mod:`~crawler.cli.archive`,
 :mod:`~crawler.cli.discovery`), issues (:mod:`~crawler.cli.issues`), the editor's commands
 (:mod:`~crawler.cli.editor`), the relevance scorer (:mod:`~crawler.cli.relevance`), the optional
 writer (:mod:`~crawler.cli.writer`), the static archive (:mod:`~crawler.cli.publishing`), single

@@ -31,6 +31,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from crawler.bench_editorial import WORDS, random_text
 from crawler.config import load_config
 from crawler.desk.app import create_app
 from pipelines.archive.articles import ArticleRecord, store_article
@@ -38,8 +39,6 @@ from pipelines.archive.db import connect
 from pipelines.editorial.issues import build_configured_issue, get_issue
 
 DAY = date(2022, 10, 14)  # a Friday, the shipped due rule's day
-_WORDS = ("芯片 算力 端侧 推理 模型 量化 剪枝 自动驾驶 激光雷达 开源 框架 边缘 计算 机器人 传感器 功耗 发布 研究 团队 "
-          "公司 融资 量产 工艺 纳米 性能 提升 手机 汽车 用户 数据 系统 平台 方案 开发者 生态 市场 产品 技术").split()
 
 
 def bench_desk(stories: int = 500, rounds: int = 20) -> dict:
@@ -82,8 +81,8 @@ def _populate(db_path: Path, stories: int, rng: random.Random, topics: list[str]
     db = connect(db_path)
     try:
         for n in range(1, stories + 1):
-            text = "。".join("".join(rng.choice(_WORDS) for _ in range(rng.randint(8, 16))) for _ in range(6)) + "。"
-            title = f"第{n}条：{''.join(rng.choice(_WORDS) for _ in range(6))}"
+            text = random_text(rng, 6)
+            title = f"第{n}条：{''.join(rng.choice(WORDS) for _ in range(6))}"
             published = end - timedelta(seconds=rng.random() * 7 * 86400)
             store_article(db, ArticleRecord(
                 canonical_url=f"https://bench.test/a/{n}", url=f"https://bench.test/a/{n}", source_id=None,

@@ -41,12 +41,12 @@ from pipelines.editorial.issues import build_issue
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEDUPE_SAMPLES = 60
-_WORDS = ("芯片 算力 端侧 推理 模型 量化 剪枝 自动驾驶 激光雷达 开源 框架 边缘 计算 机器人 传感器 功耗 发布 研究 团队 "
+WORDS = ("芯片 算力 端侧 推理 模型 量化 剪枝 自动驾驶 激光雷达 开源 框架 边缘 计算 机器人 传感器 功耗 发布 研究 团队 "
           "公司 融资 量产 工艺 纳米 性能 提升 手机 汽车 用户 数据 系统 平台 方案 开发者 生态 市场 产品 技术").split()
 
 
-def _text(rng: random.Random, sentences: int) -> str:
-    return "。".join("".join(rng.choice(_WORDS) for _ in range(rng.randint(8, 16))) for _ in range(sentences)) + "。"
+def random_text(rng: random.Random, sentences: int) -> str:
+    return "。".join("".join(rng.choice(WORDS) for _ in range(rng.randint(8, 16))) for _ in range(sentences)) + "。"
 
 
 def _populate(db, n: int, rng: random.Random, end: datetime, topics: list[str]) -> None:
@@ -67,10 +67,10 @@ def _populate(db, n: int, rng: random.Random, end: datetime, topics: list[str]) 
         published = end - timedelta(seconds=rng.random() * span)
         relevant = rng.random() < 0.6
         chosen = rng.sample(topics, rng.randint(1, 3)) if relevant else []
-        text = _text(rng, 3)
+        text = random_text(rng, 3)
         stamp = published.astimezone(timezone.utc).replace(microsecond=0).isoformat()
         batch.append((article_id, f"https://bench.test/a/{article_id}", f"https://bench.test/a/{article_id}",
-                      f"第{article_id}篇：{''.join(rng.choice(_WORDS) for _ in range(5))}", stamp, text, text[:120],
+                      f"第{article_id}篇：{''.join(rng.choice(WORDS) for _ in range(5))}", stamp, text, text[:120],
                       stamp, round(rng.uniform(4, 60), 2) if relevant else round(rng.uniform(0, 3.9), 2),
                       json.dumps(chosen, ensure_ascii=False), f"{rng.getrandbits(160):040x}", article_id))
         bands += [(struct.unpack("<q", rng.getrandbits(64).to_bytes(8, "little"))[0], article_id)
@@ -107,8 +107,8 @@ def bench_editorial(n_articles: int) -> dict:
         # Articles of real length through the store path, then timed dedupe of new ones.
         originals: list[tuple[str, str]] = []
         for n in range(DEDUPE_SAMPLES // 2):
-            title = f"基准新闻{n}：{''.join(rng.choice(_WORDS) for _ in range(4))}"
-            text = _text(rng, 12)
+            title = f"基准新闻{n}：{''.join(rng.choice(WORDS) for _ in range(4))}"
+            text = random_text(rng, 12)
             originals.append((title, text))
             store_article(db, ArticleRecord(
                 canonical_url=f"https://orig.bench.test/{n}", url=f"https://orig.bench.test/{n}", source_id=None,
@@ -121,7 +121,7 @@ def bench_editorial(n_articles: int) -> dict:
                 title, text = (convert(title, "traditional"), convert(text, "traditional")) if n % 4 == 1 else \
                     (title, "本文转载自基准公众号。\n" + text)
             else:
-                title, text = f"另一条新闻{n}：{''.join(rng.choice(_WORDS) for _ in range(4))}", _text(rng, 12)
+                title, text = f"另一条新闻{n}：{''.join(rng.choice(WORDS) for _ in range(4))}", random_text(rng, 12)
             with immediate(db):
                 article_id = db.execute(
                     "INSERT INTO articles (canonical_url, url, title, published, published_from, text, summary,"

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 import statistics
 import tempfile
 import time
@@ -39,7 +38,7 @@ import sqlite_utils
 from crawler.bench import corpus_name
 from pipelines.analysis.extract import extract
 from pipelines.analysis.summary import ranked_summary
-from pipelines.analysis.text import normalize, tokenizer
+from pipelines.analysis.text import CJK, normalize, tokenizer
 from pipelines.archive.db import connect, immediate
 from pipelines.archive.search import search
 
@@ -49,7 +48,6 @@ WEEK = ROOT / "tests" / "fixtures" / "editorial" / "week.json"
 LIMIT = 20  # the results a search shows (pipelines.archive.search.search's default)
 LEAD_CHARS = (1000, 3000)
 BUILDS = 3
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(slots=True, frozen=True)
@@ -167,8 +165,8 @@ def bench_search(corpus: Path | None, echo=print) -> dict:
             seconds = statistics.median(candidate.build(db, docs) for _ in range(BUILDS))
             size = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'articles_fts%'").fetchone()[0]
             scores = {q: recall(candidate.search(db, q), expected, keys) for q, expected in queries}
-            chinese = [s for q, s in scores.items() if _CJK.search(q)]
-            other = [s for q, s in scores.items() if not _CJK.search(q)]
+            chinese = [s for q, s in scores.items() if CJK.search(q)]
+            other = [s for q, s in scores.items() if not CJK.search(q)]
             result["candidates"][candidate.name] = {
                 "recall": statistics.mean(scores.values()), "recall_zh": statistics.mean(chinese) if chinese else None,
                 "recall_en": statistics.mean(other) if other else None,

@@ -95,10 +95,7 @@ def load_config(path: str | os.PathLike | None = None, db: str | os.PathLike | N
     model = _model_path(data, config_path, database.absolute())
     publish = config.publish
     if publish.site_dir:
-        site_dir = Path(publish.site_dir).expanduser()
-        if not site_dir.is_absolute():
-            site_dir = (config_path.parent if config_path else Path.cwd()) / site_dir
-        publish = dataclasses.replace(publish, site_dir=str(site_dir.absolute()))
+        publish = dataclasses.replace(publish, site_dir=_beside_config(publish.site_dir, config_path))
     return dataclasses.replace(config, path=config_path.resolve() if config_path else None,
                                database=database.absolute(), publish=publish,
                                editorial=dataclasses.replace(config.editorial, model=model))
@@ -113,6 +110,12 @@ def _model_path(data: dict, config_path: Path | None, database: Path) -> str:
         return ""
     if not value:
         return str(database.with_name(database.stem + ".relevance.json.gz"))
+    return _beside_config(value, config_path)
+
+
+def _beside_config(value: str, config_path: Path | None) -> str:
+    """A path from the configuration, absolute: a relative one is relative to the file (the
+    current folder for the built-in configuration)."""
     path = Path(value).expanduser()
     if not path.is_absolute():
         path = (config_path.parent if config_path else Path.cwd()) / path

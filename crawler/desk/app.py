@@ -162,7 +162,6 @@ class Desk:
 
     def sources(self, db, params: dict[str, str]) -> dict:
         day = self.day(db, params)
-        sync_sources(db, self.config.source_rows())
         active = {source.id for source in self.config.active_sources()}
         return {"page": "sources", "day": day, "issue": get_issue(db, day),
                 "table": source_table(db, clock.now()), "active": active,
@@ -356,6 +355,8 @@ CHANGES = {"/draft/build": "build", "/draft/drop": "drop", "/draft/move": "move"
 def create_app(config: Config, *, token: str = "", log_level: str = "WARNING") -> Starlette:
     """The desk over ``config``'s archive. With ``token``, every request must carry it;
     without, only loopback host names are served."""
+    with closing(connect(config.database)) as db:
+        sync_sources(db, config.source_rows())  # once: the configuration is the desk's for its life
     jobs = Jobs(config, log_level)
     desk = Desk(config, jobs)
     routes = [

@@ -19,6 +19,7 @@ from pipelines.analysis.encoding import decode_html
 from pipelines.analysis.extract import Article
 from pipelines.analysis.links import Link
 from pipelines.analysis.sites.base import block_text
+from pipelines.analysis.text import CJK
 
 ROWS = "article.Box-row"
 REPO_LINK = "h2 a[href]"
@@ -34,7 +35,6 @@ README_EXCERPT_CHARS = 1500
 PERIOD_WORDS = {"daily": "today", "weekly": "this week", "monthly": "this month"}
 _NUMBER = re.compile(r"\d[\d,]*")
 _REPO_PATH = re.compile(r"^/([\w.-]+)/([\w.-]+)/?$")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(slots=True)
@@ -127,7 +127,7 @@ def repo_article(url: str, hints: dict, readme: str | None) -> Article:
         authors=[full_name.split("/")[0]],
         published=None,  # Trending dates nothing: the crawl time stands in, and says so
         published_from=None,
-        language="zh" if len(_CJK.findall(sample)) > len(sample) * 0.15 else "en",
+        language="zh" if len(CJK.findall(sample)) > len(sample) * 0.15 else "en",
         text=text,
         links=[Link(url, "code", "repository")],
         description=description,

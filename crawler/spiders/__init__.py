@@ -188,11 +188,7 @@ class AibriefSpider(scrapy.Spider):
         self.count("failed")
         if source_id:
             self.count(f"source/{source_id}/page_failed")
-        if key and self.remote:
-            self.archive.fail(key, reason)
-        elif key:
-            attempts = frontier.mark_failed(self.archive.db, key, reason, self.config.crawl.max_attempts)
-            reason += f" (attempt {attempts} of {self.config.crawl.max_attempts})"
+        self.archive.fail(key, reason)  # with the next batch, or through Redis: counted against max_attempts
         logger.warning("fetch failed: %s: %s", request.url, reason)
 
     def _settle(self, key: str | None, state: str, reason: str | None = None) -> None:

@@ -33,7 +33,7 @@ import jieba
 
 from pipelines.analysis.relevance import RelevanceModel, model_at
 from pipelines.analysis.settings import EditorialSettings, Topic
-from pipelines.analysis.text import PageText, normalize, tokenizer
+from pipelines.analysis.text import CJK, PageText, normalize, tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ BODY_CHARS = 1500
 # A secondary topic is tagged when it scores at least this share of the best topic: a
 # story about a chip that also says "AI" twice is a chip story, not also an industry one.
 TOPIC_SHARE = 0.35
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(slots=True, frozen=True)
@@ -90,7 +89,7 @@ class Taxonomy:
                 key = normalize(term).strip()
                 if not key:
                     continue
-                table = self.words if _CJK.search(key) else self.phrases
+                table = self.words if CJK.search(key) else self.phrases
                 if table is self.phrases:
                     key = " ".join(key.replace("-", " ").split())
                 entries = table.setdefault(key, [])

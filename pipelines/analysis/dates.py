@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 
+from pipelines.analysis.text import CJK
+
 _CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3,
               "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_NUMBER = "〇零○Ｏ一二两兩三四五六七八九十"
@@ -340,7 +342,6 @@ def parse_date(text: str | None, tz: tzinfo, now: datetime | None = None, *,
     return None
 
 
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _NAMED_MONTH = re.compile(r"(?<![A-Za-z])" + _MONTH + r"(?![A-Za-z])", re.IGNORECASE)
 
 
@@ -361,7 +362,7 @@ def feed_date(raw: str | None, parsed: time_module.struct_time | None, tz: tzinf
     if not isinstance(raw, str) or not raw.strip():
         return None
     theirs = None
-    if parsed is not None and not _CJK.search(raw):
+    if parsed is not None and not CJK.search(raw):
         try:
             theirs = datetime(*parsed[:6], tzinfo=timezone.utc)
         except (TypeError, ValueError, OverflowError):

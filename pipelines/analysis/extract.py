@@ -34,6 +34,7 @@ from pipelines.analysis.encoding import decode_html
 from pipelines.analysis.links import Link, cited_links, clean_url
 from pipelines.analysis.sites import adapter_for
 from pipelines.analysis.sites.base import Page, SiteFields, anchors_in, block_text
+from pipelines.analysis.text import CJK
 
 logger = logging.getLogger(__name__)
 # trafilatura warns about every empty or target-less link it renders ("empty link: ..."):
@@ -67,7 +68,6 @@ YEARLESS_DATE_LINE = re.compile(r"^\s*(?:\S{0,12}\s+)?(?P<date>\d{1,2}月\d{1,2}
                                 r"|刚刚|剛剛|(?:今天|昨天|前天)\s*\d{1,2}[:：]\d{2})")
 _URL = re.compile(r"https?://\S+")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 # Pages that stand where an article should: the phrase in the title, or in a short page.
 CAPTCHA = ("验证码", "安全验证", "人机验证", "请完成验证", "访问验证", "滑动验证", "环境异常", "verify you are human",
@@ -550,7 +550,7 @@ def _declared_canonical(tree, url: str | None) -> str | None:
 def _language(tree, text: str) -> str | None:
     declared = (tree.get("lang") or tree.get("xml:lang") or "").strip().lower()
     sample = text[:2000]
-    cjk = len(_CJK.findall(sample))
+    cjk = len(CJK.findall(sample))
     if cjk > len(sample) * 0.15:
         return "zh"
     if declared and not declared.startswith("zh"):

@@ -19,11 +19,12 @@ from typing import Protocol
 
 import numpy
 
+from pipelines.analysis.text import CJK
+
 logger = logging.getLogger(__name__)
 
 _ZH_END = re.compile(r"(?<=[。！？!?；…])[”」』’\"）)]*")
 _EN_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\"“(])")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
 _ABBREVIATION = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Prof|Inc|Ltd|Jr|Sr|St|No|Fig|Eq|vs|etc|al|e\.g|i\.e|U\.S)|\b[A-Z])\.$")
 # A line that only cites a URL ("论文地址：https://…"): the issue shows it as a link line.
@@ -61,7 +62,7 @@ LATIN_FACTOR = 2
 
 def sentences(paragraph: str) -> list[str]:
     """Split one paragraph into sentences, keeping their end marks."""
-    cjk = len(_CJK.findall(paragraph)) > len(paragraph) * 0.2
+    cjk = len(CJK.findall(paragraph)) > len(paragraph) * 0.2
     pattern = _ZH_END if cjk else _EN_END
     parts: list[str] = []
     start = 0
@@ -89,7 +90,7 @@ def lead_summary(text: str, limit: int = 300, title: str | None = None) -> str:
     if not paragraphs:
         return ""
     sample = "".join(paragraphs)[:500]
-    if len(_CJK.findall(sample)) < len(sample) * 0.2:
+    if len(CJK.findall(sample)) < len(sample) * 0.2:
         limit *= LATIN_FACTOR
     out: list[str] = []
     used = 0
@@ -291,7 +292,7 @@ def ranked_summary(text: str, limit: int = 300, title: str | None = None) -> str
     if not paragraphs:
         return ""
     sample = "".join(paragraphs)[:500]
-    if len(_CJK.findall(sample)) < len(sample) * 0.2:
+    if len(CJK.findall(sample)) < len(sample) * 0.2:
         limit *= LATIN_FACTOR
     found = [_Sentence(n, s, frozenset()) for n, p in enumerate(paragraphs) for s in _whole_sentences(p)
              if not not_prose(s)]

@@ -39,7 +39,7 @@ SCRIPTS: dict[str, str | None] = {
 # A text whose CJK characters change under t2s at this rate or more is Traditional
 # (Simplified text changes at 0; Traditional news text at 0.15-0.3 in our fixtures).
 TRADITIONAL_SHARE = 0.05
-_CJK = re.compile(r"[\u3400-\u9fff]")
+CJK = re.compile(r"[\u3400-\u9fff]")  # a Chinese character (CJK unified ideographs)
 _SAMPLE = 2000  # characters looked at to tell the script
 
 
@@ -56,7 +56,7 @@ def convert(text: str, script: str) -> str:
 
 def is_traditional(text: str) -> bool:
     sample = text[:_SAMPLE]
-    cjk = _CJK.findall(sample)
+    cjk = CJK.findall(sample)
     if not cjk:
         return False
     simplified = _converter("t2s").convert("".join(cjk))

@@ -267,6 +267,11 @@ def cite(db: sqlite_utils.Database, candidate: Candidate, day_end: datetime, set
     return cited, alternates
 
 
+def period_end(day: date, tz: tzinfo) -> datetime:
+    """The end of the issue day ``day`` (exclusive): its candidates were published before it."""
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
+
+
 def period_start(db: sqlite_utils.Database, day: date, tz: tzinfo, daily: bool) -> datetime | None:
     """Where the period of the issue of ``day`` starts: for a daily issue, the day before
     (an issue built in the morning reports the day before and the night); otherwise the day

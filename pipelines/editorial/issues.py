@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timezone, tzinfo
 
 import sqlite_utils
 
@@ -23,7 +23,7 @@ from pipelines.analysis.settings import EditorialSettings
 from pipelines.analysis.urls import canonical_url, strip_tracking
 from pipelines.archive.articles import ArticleRecord, insert_article
 from pipelines.archive.db import immediate, iso, utcnow
-from pipelines.editorial.compose import compose, period_start, source_name, source_names
+from pipelines.editorial.compose import compose, period_end, period_start, source_name, source_names
 from pipelines.editorial.writer.settings import WriterSettings
 from pipelines.editorial.writer.write import ItemInput, article_writing, write_articles, write_issue
 
@@ -231,7 +231,7 @@ def build_issue(db: sqlite_utils.Database, day: date, *, title: str, section: st
     :func:`pipelines.editorial.compose.compose` under ``editorial``. A draft the editor
     changed by hand is rebuilt only with ``force`` (IssueError otherwise); a period with
     no candidates builds nothing (:class:`EmptyPeriod`), and an existing draft stays."""
-    day_end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
+    day_end = period_end(day, tz)
     with immediate(db):
         existing = _issue_row(db, day)
         if existing is not None and existing["status"] == "published":

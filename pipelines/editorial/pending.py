@@ -18,6 +18,7 @@ import sqlite_utils
 
 from pipelines.analysis.settings import EditorialSettings
 from pipelines.analysis.urls import canonical_url
+from pipelines.archive.articles import stored_canonical_urls
 from pipelines.archive.db import immediate, iso, utcnow
 from pipelines.editorial.editor import add_item
 from pipelines.editorial.issues import IssueError
@@ -28,6 +29,7 @@ class PendingUrl:
     id: int
     issue_date: date
     url: str
+    canonical_url: str
     state: str  # waiting | added | failed
     note: str | None
     requested_at: str
@@ -70,12 +72,12 @@ def settle_pending(db: sqlite_utils.Database, settings: EditorialSettings, *,
     ``fetched`` (a fetch of them just ended) that are still not stored fail. Returns how
     many settled."""
     settled = 0
-    for pending in _pending(db, "state = 'waiting'", []):
-        stored = db.execute("SELECT 1 FROM articles WHERE canonical_url = ?",
-                            [canonical_url(pending.url)]).fetchone()
-        if stored is None and pending.url not in fetched:
+    waiting = _pending(db, "state = 'waiting'", [])
+    stored = stored_canonical_urls(db, [pending.canonical_url for pending in waiting])
+    for pending in waiting:
+        if pending.canonical_url not in stored and pending.url not in fetched:
             continue
-        if stored is None:
+        if pending.canonical_url not in stored:
             state, note = "failed", "not fetched: the page gave no article (see aibrief runs)"
         else:
             try:
@@ -91,7 +93,7 @@ def settle_pending(db: sqlite_utils.Database, settings: EditorialSettings, *,
 
 
 def _pending(db: sqlite_utils.Database, where: str, params: list) -> list[PendingUrl]:
-    return [PendingUrl(id=row[0], issue_date=date.fromisoformat(row[1]), url=row[2], state=row[3], note=row[4],
-                       requested_at=row[5])
-            for row in db.execute(f"SELECT id, issue_date, url, state, note, requested_at FROM desk_pending"
+    return [PendingUrl(id=row[0], issue_date=date.fromisoformat(row[1]), url=row[2], canonical_url=row[3],
+                       state=row[4], note=row[5], requested_at=row[6])
+            for row in db.execute(f"SELECT id, issue_date, url, canonical_url, state, note, requested_at FROM desk_pending"
                                   f" WHERE {where} ORDER BY id", params)]

@@ -11,13 +11,13 @@ the desk shows what a build would choose from, by the build's own rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 
 import sqlite_utils
 
 from pipelines.analysis.settings import EditorialSettings
 from pipelines.archive.db import immediate, parse_iso
-from pipelines.editorial.compose import candidates, cite, period_start, source_name, source_names
+from pipelines.editorial.compose import candidates, cite, period_end, period_start, source_name, source_names
 
 # Stories listed at most: a week of the shipped sources gives a few hundred.
 REVIEW_POOL = 2000
@@ -77,11 +77,6 @@ class Review:
     languages: list[str]
 
 
-def period_end(day: date, tz: tzinfo) -> datetime:
-    """The end of the issue day ``day`` (exclusive), as a build takes it."""
-    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
-
-
 def review_candidates(db: sqlite_utils.Database, day: date, *, tz: tzinfo, daily: bool, settings: EditorialSettings,
                       wanted: StoryFilter | None = None) -> Review:
     """The candidate stories of the issue of ``day`` (by its due rule: ``daily`` or not),
@@ -92,8 +87,9 @@ def review_candidates(db: sqlite_utils.Database, day: date, *, tz: tzinfo, daily
     # A write transaction: the scan classifies and clusters articles stored unanalysed, as a build does.
     with immediate(db):
         found = candidates(db, day_end, settings, REVIEW_POOL, since)
-        names = source_names(db)
-        cited = [cite(db, candidate, day_end, settings, names) for candidate in found]
+    # The rest only reads: crawls and edits go on meanwhile.
+    names = source_names(db)
+    cited = [cite(db, candidate, day_end, settings, names) for candidate in found]
     in_draft = _draft_positions(db, day)
     decided = _decided_clusters(db, day)
     details = _article_details(db, [article["id"] for article, _ in cited])

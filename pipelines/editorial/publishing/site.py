@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from html import escape
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from feedgen.feed import FeedGenerator
 from pipelines.editorial import export
 from pipelines.editorial.issues import Issue, get_issue, list_issues
 from pipelines.editorial.publishing.html import render_outline_html
-from pipelines.editorial.publishing.outline import outline
+from pipelines.editorial.publishing.outline import Outline, outline
 from pipelines.editorial.publishing.wechat import render_wechat
 
 FEED = "feed.xml"
@@ -101,13 +101,16 @@ def build_site(db: sqlite_utils.Database, folder: Path, options: SiteOptions) ->
     report = SiteReport()
     site = _Writer(Path(folder), report)
     site.put(STYLE, CSS)
+    # Each issue laid out and shown once: its page, its WeChat export and the feed share them.
+    laid_out = {issue.date: outline(issue, options.layout, options.moments_chars) for issue in issues}
+    shown = {day: render_outline_html(found, _SiteLook()) for day, found in laid_out.items()}
     for n, issue in enumerate(issues):
         newer = issues[n - 1] if n > 0 else None
         older = issues[n + 1] if n + 1 < len(issues) else None
         stem = f"issues/{issue.date.isoformat()}"
-        for suffix, text in _exports(issue, options):
+        for suffix, text in _exports(issue, laid_out[issue.date], options):
             site.put(stem + suffix, text)
-        site.put(issue_page(issue.date), _issue_html(issue, options, newer, older))
+        site.put(issue_page(issue.date), _issue_html(issue, shown[issue.date], options, newer, older))
     months: dict[str, list[Issue]] = {}
     for issue in issues:
         months.setdefault(month_page(issue.date), []).append(issue)
@@ -115,7 +118,7 @@ def build_site(db: sqlite_utils.Database, folder: Path, options: SiteOptions) ->
         site.put(path, _page(options, f"{month_issues[0].date:%Y 年 %m 月}", "../",
                              _issue_list(month_issues, "../")))
     site.put("index.html", _index_html(issues, months, options))
-    site.put(FEED, _feed(issues, options))
+    site.put(FEED, _feed(issues, shown, options))
     return report
 
 
@@ -137,12 +140,12 @@ class _Writer:
         self.report.written.append(relative)
 
 
-def _exports(issue: Issue, options: SiteOptions) -> Iterable[tuple[str, str]]:
+def _exports(issue: Issue, laid_out: Outline, options: SiteOptions) -> Iterable[tuple[str, str]]:
     yield ".md", export.render_markdown(issue)
     yield ".editor.md", export.render_editor_markdown(issue)
     yield ".daily.md", export.render_daily_markdown(issue, options.moments_chars)
     yield ".json", export.render_json(issue)
-    yield ".wechat.html", render_wechat(outline(issue, options.layout, options.moments_chars))
+    yield ".wechat.html", render_wechat(laid_out)
 
 
 class _SiteLook:
@@ -158,7 +161,7 @@ def issue_html(issue: Issue, options: SiteOptions) -> str:
     return render_outline_html(outline(issue, options.layout, options.moments_chars), _SiteLook())
 
 
-def _issue_html(issue: Issue, options: SiteOptions, newer: Issue | None, older: Issue | None) -> str:
+def _issue_html(issue: Issue, shown: str, options: SiteOptions, newer: Issue | None, older: Issue | None) -> str:
     name = issue.date.isoformat()
     exports = " ".join(f'<a href="{name}{suffix}">{escape(label)}</a>' for suffix, label in EXPORTS)
     pager = [f'<a href="../{month_page(issue.date)}">{issue.date:%Y 年 %m 月}</a>']
@@ -166,7 +169,7 @@ def _issue_html(issue: Issue, options: SiteOptions, newer: Issue | None, older: 
         pager.append(f'<a href="{older.date.isoformat()}.html" rel="prev">← {escape(older.title)}</a>')
     if newer:
         pager.append(f'<a href="{newer.date.isoformat()}.html" rel="next">{escape(newer.title)} →</a>')
-    body = (f'<nav class="pager">{" ".join(pager)}</nav>\n{issue_html(issue, options)}\n'
+    body = (f'<nav class="pager">{" ".join(pager)}</nav>\n{shown}\n'
             f'<nav class="exports">下载：{exports}</nav>')
     return _page(options, issue.title, "../", body)
 
@@ -212,7 +215,7 @@ def _moment(text: str | None) -> datetime:
     return datetime.fromisoformat(text) if text else datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def _feed(issues: list[Issue], options: SiteOptions) -> str:
+def _feed(issues: list[Issue], shown: dict[date, str], options: SiteOptions) -> str:
     base = options.site_url.rstrip("/") + "/" if options.site_url else ""
     feed = FeedGenerator()
     feed.id(base + FEED if base else "urn:aibrief:issues")
@@ -232,7 +235,7 @@ def _feed(issues: list[Issue], options: SiteOptions) -> str:
         entry.updated(_moment(issue.published_at))
         if issue.headline:
             entry.summary(issue.headline)
-        entry.content(issue_html(issue, options), type="html")
+        entry.content(shown[issue.date], type="html")
     return feed.atom_str(pretty=True).decode("utf-8")
 
 

@@ -17,7 +17,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ import sqlite_utils
 
 from pipelines.analysis.settings import EditorialSettings
 from pipelines.archive.db import immediate, iso, utcnow
-from pipelines.editorial.compose import compose, period_start
+from pipelines.editorial.compose import compose, period_end, period_start
 from pipelines.editorial.writer.checks import unsupported
 from pipelines.editorial.writer.client import AnswerError, ask, new_client, request_body
 from pipelines.editorial.writer.settings import WriterSettings
@@ -165,7 +165,7 @@ def write_for_day(db: sqlite_utils.Database, day: date, settings: WriterSettings
     (:func:`pipelines.editorial.compose.period_start`; ``aibrief write``, and the scheduler
     and ``aibrief run`` between a crawl and the issue build), so that the build finds them
     written."""
-    day_end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz)
+    day_end = period_end(day, tz)
     with immediate(db):  # composing classifies articles stored without their analysis
         picks = compose(db, day_end, editorial, max_items, period_start(db, day, tz, daily))
     return write_articles(db, [pick.cited["id"] for pick in picks], settings, tz=tz, command=command)

@@ -200,6 +200,41 @@ def test_a_news_flash_is_kept_whole():
     assert article is not None and flash in article.text
 
 
+def _passes(monkeypatch) -> list[bool]:
+    """The trafilatura passes extraction makes (True: the fast one), each really run."""
+    from pipelines.analysis import extract as module
+
+    passes: list[bool] = []
+    real = module._trafilatura
+
+    def counted(tree, fast):
+        passes.append(fast)
+        return real(tree, fast)
+
+    monkeypatch.setattr(module, "_trafilatura", counted)
+    return passes
+
+
+def test_a_short_story_that_is_the_whole_page_is_read_once(monkeypatch):
+    passes = _passes(monkeypatch)
+    flash = "36氪获悉，边缘AI芯片公司芯瞰科技完成数亿元B轮融资，本轮由一家产业资本领投，资金将主要用于车规级NPU芯片的量产导入和工具链研发。"
+    article = extract_article(news_page("芯瞰科技完成B轮融资", body=f"<p>{flash}</p>").encode(), "http://news.test/f/2", now=NOW)
+    assert article is not None and flash in article.text
+    assert passes == [True]
+
+
+def test_a_menu_for_an_article_asks_the_full_pass(monkeypatch):
+    from pipelines.analysis.extract import _reads_as_menu
+
+    assert _reads_as_menu("首页\n市情概况\n信息公开\n政务服务\n新征程催人奋进，新使命激荡人心。")
+    assert not _reads_as_menu("芯瞰科技完成数亿元B轮融资。\n本轮由一家产业资本领投。\n图：芯片")
+    passes = _passes(monkeypatch)
+    # The fast pass finds nothing in a page of bare text lines: the full pass is asked.
+    page = "<html><head><title>通知</title></head><body>" + "<br>".join(["首页", "新闻", "公告"] * 3) + "</body></html>"
+    extract_article(page.encode(), "http://news.test/f/3", now=NOW)
+    assert passes[:1] == [True] and False in passes
+
+
 def test_share_and_navigation_links_are_not_cited():
     body = news_page("端侧芯片发布", extra=(
         "<p>项目地址：<a href='https://github.com/example/npu'>https://github.com/example/npu</a>"

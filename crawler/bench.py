@@ -234,18 +234,26 @@ def run(pages: int, workers: int, corpus: Path | None, runs: tuple[str, ...] = (
         try:
             port = int(server.stdout.readline().split()[1])
             result: dict = {"cores": cores, "pages": pages, "corpus": corpus_name(corpus), "repeat": repeat}
-            times = f", {repeat} times" if repeat > 1 else ""
-            if "bare" in runs:
-                echo(f"bare trafilatura over {pages} pages{times} ...")
-                result["bare"] = median([bare_processes(work / "site", 1) for _ in range(repeat)])
-                if cores > 1:
-                    echo(f"bare trafilatura over {pages} pages in {cores} processes at once{times} ...")
-                    result["bare_parallel"] = median([bare_processes(work / "site", cores) for _ in range(repeat)])
-            for name, count in (("inline", 0), ("pool", workers)):
-                if name in runs:
-                    echo(f"{name} crawl of {pages} pages ({count} extraction workers){times} ...")
-                    result[name] = median([crawl(urls_file, f"http://127.0.0.1:{port}", count, work)
-                                           for _ in range(repeat)])
+            proxy = f"http://127.0.0.1:{port}"
+            kinds = {"bare": (f"bare trafilatura over {pages} pages", lambda: bare_processes(work / "site", 1)),
+                     "bare_parallel": (f"bare trafilatura over {pages} pages in {cores} processes at once",
+                                       lambda: bare_processes(work / "site", cores)),
+                     "inline": (f"inline crawl of {pages} pages (0 extraction workers)",
+                                lambda: crawl(urls_file, proxy, 0, work)),
+                     "pool": (f"pool crawl of {pages} pages ({workers} extraction workers)",
+                              lambda: crawl(urls_file, proxy, workers, work))}
+            chosen = [name for name in kinds
+                      if name in runs or (name == "bare_parallel" and "bare" in runs and cores > 1)]
+            # Round after round of every run, not every repeat of one run then the next: the
+            # speed of a shared machine drifts over minutes, and the ratios compare runs made
+            # under the same drift.
+            measured: dict[str, list[dict]] = {name: [] for name in chosen}
+            for round_ in range(repeat):
+                for name in chosen:
+                    label, measure = kinds[name]
+                    echo(f"{label}{f' (round {round_ + 1} of {repeat})' if repeat > 1 else ''} ...")
+                    measured[name].append(measure())
+            result.update({name: median(results) for name, results in measured.items()})
         finally:
             server.terminate()
             server.wait()

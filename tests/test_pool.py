@@ -191,6 +191,12 @@ def test_the_benchmark_measures_every_run_over_the_same_pages(tmp_path):
     assert figures["cores"] == cores and figures["pages"] == 30
     assert result.stdout.startswith("30 pages from the bundled sample pages, ")
     assert "median of 2 runs" in result.stdout.splitlines()[0]
+    # Round after round of every run, so that the machine's drift falls on all of them alike.
+    progress = [line for line in result.stderr.splitlines() if "(round " in line]
+    kinds = ["bare trafilatura over 30 pages ("] + ([f"in {cores} processes"] if cores > 1 else []) + ["inline crawl", "pool crawl"]
+    assert len(progress) == 2 * len(kinds), progress
+    for line, kind, round_ in zip(progress, kinds * 2, [1] * len(kinds) + [2] * len(kinds)):
+        assert kind in line and line.endswith(f"(round {round_} of 2) ..."), (line, kind)
     for run in ("bare", "inline", "pool") + (("bare_parallel",) if cores > 1 else ()):
         assert figures[run]["pages_per_s"] > 0 and figures[run]["cpu_ms_per_page"] > 0 and figures[run]["peak_rss_mb"] > 0
     assert figures["bare"]["pages"] == 30 and figures.get("bare_parallel", figures["bare"])["pages"] == 30

@@ -256,11 +256,14 @@ def _densest_block(tree) -> etree._Element | None:
     """The element holding the most running text outside links, Readability-style: each
     text-bearing node credits its own text to itself, its parent and half to its
     grandparent; the best-scoring node with little link text wins."""
+    text, links, unstripped = _text_lengths(tree)
     in_links = {node for a in tree.iter("a") for node in a.iterdescendants()}
     scores: dict[etree._Element, float] = {}
     for node in tree.iter():
         if not isinstance(node.tag, str) or node.tag in ("script", "style", "a", "head", "title", "option"):
             continue
+        if unstripped[node] < MIN_PARAGRAPH:
+            continue  # stripping only shortens: most elements end here
         own = len((node.text or "").strip()) + sum(len((child.tail or "").strip()) for child in node)
         own += sum(len("".join(child.itertext()).strip()) for child in node
                    if isinstance(child.tag, str) and child.tag in INLINE_TAGS)
@@ -273,9 +276,6 @@ def _densest_block(tree) -> etree._Element | None:
             grandparent = parent.getparent()
             if grandparent is not None:
                 scores[grandparent] = scores.get(grandparent, 0) + own / 2
-    if not scores:
-        return None
-    text, links = _text_lengths(tree)
     best, best_score = None, 0.0
     for node, score in scores.items():
         total = text[node]
@@ -284,21 +284,28 @@ def _densest_block(tree) -> etree._Element | None:
     return best
 
 
-def _text_lengths(tree) -> tuple[dict, dict]:
-    """Each element's text length as ``itertext`` gives it (comments' own text left out,
-    their tails kept), and how much of it lies in links (a link inside a link counts
-    twice, as iterating both would): one pass from the leaves up, where measuring each
-    scored block apart walked the same subtrees again and again."""
+def _text_lengths(tree) -> tuple[dict, dict, dict]:
+    """For each element, in one pass from the leaves up (measuring each block apart walked
+    the same subtrees again and again): its text length as ``itertext`` gives it (comments'
+    own text left out, their tails kept); how much of that lies in links (a link inside a
+    link counts twice, as iterating both would); and its own text, its children's tails and
+    its inline children's text, unstripped."""
     text: dict = {}
     links: dict = {}
+    own: dict = {}
     for node in reversed(list(tree.iter())):
-        length, linked = (len(node.text or ""), 0) if isinstance(node.tag, str) else (0, 0)
+        length = len(node.text or "") if isinstance(node.tag, str) else 0
+        linked = 0
+        mine = length
         for child in node:
-            length += text[child] + len(child.tail or "")
+            tail = len(child.tail or "")
+            length += text[child] + tail
             linked += links[child]
+            mine += tail + (text[child] if isinstance(child.tag, str) and child.tag in INLINE_TAGS else 0)
         text[node] = length
         links[node] = linked + length if node.tag == "a" else linked
-    return text, links
+        own[node] = mine
+    return text, links, own
 
 
 def _merge_links(first: list[Link], second: list[Link]) -> list[Link]:

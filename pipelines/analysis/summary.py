@@ -294,13 +294,25 @@ def ranked_summary(text: str, limit: int = 300, title: str | None = None) -> str
     sample = "".join(paragraphs)[:500]
     if len(CJK.findall(sample)) < len(sample) * 0.2:
         limit *= LATIN_FACTOR
-    found = [_Sentence(n, s, frozenset()) for n, p in enumerate(paragraphs) for s in _whole_sentences(p)
-             if not not_prose(s)]
+    # Sentences as far as ranking reaches: a long read is split no further than the
+    # paragraph that brings the candidates to their number.
+    found: list[_Sentence] = []
+    candidates: list[_Sentence] = []
+    used = 0
+    for n, paragraph in enumerate(paragraphs):
+        for piece in _whole_sentences(paragraph):
+            if not not_prose(piece):
+                found.append(sentence := _Sentence(n, piece, frozenset()))
+                used += len(piece)
+                if len(piece) >= MIN_SENTENCE:
+                    candidates.append(sentence)
+        if len(candidates) >= MAX_CANDIDATES and used > limit:
+            break
     if not found:
         return ""
-    if sum(len(s.text) for s in found) <= limit:
+    if used <= limit:
         return _join([s.text for s in found])
-    candidates = ([s for s in found if len(s.text) >= MIN_SENTENCE] or found)[:MAX_CANDIDATES]
+    candidates = (candidates or found)[:MAX_CANDIDATES]
     for sentence in candidates:  # words for the ranked sentences only: a long read has hundreds
         sentence.words = _words(sentence.text)
     rank_sentences(candidates)

@@ -14,6 +14,7 @@ thread pool.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import re
@@ -154,14 +155,14 @@ def extract(body: bytes, url: str | None, *, tz: tzinfo, content_type: str | Non
 
     anchors = anchors_in(fields.body) if fields.body is not None else []
     text = fields.text
-    dense: str | None = None  # the densest block's text, once measured
+    densest = functools.cache(lambda: _densest_block(tree))  # looked for once, if at all
     if not text:
         # Metadata is read here, not by trafilatura: its date and author guesses are the ones
         # this stage exists to replace, and skipping them is a fifth of its time.
         doc = _trafilatura(tree, fast=True)
         found = len(doc.text or "") if doc is not None and doc.body is not None else 0
         if found < FULL_PASS_BELOW:
-            block = _densest_block(tree)
+            block = densest()
             dense = block_text(block) if block is not None else ""
             if not found or len(dense) > FULL_PASS_BLOCK_OVER * found or _reads_as_menu(doc.text):
                 doc = _trafilatura(tree, fast=False)
@@ -171,7 +172,7 @@ def extract(body: bytes, url: str | None, *, tz: tzinfo, content_type: str | Non
             text = xmltotxt(doc.body, include_formatting=False)
     text = (text or "").strip()
     if fields.text is None and _looks_like_page_soup(text):
-        block = _densest_block(tree)
+        block = densest()
         dense = block_text(block) if block is not None else ""
         # A data table in an article also reads as cells; the whole page is the case where
         # the densest block is a fraction of what came out.
@@ -230,6 +231,7 @@ def _trafilatura(tree, fast: bool):
 
 
 def _reads_as_menu(text: str) -> bool:
+    """Mostly short lines: a menu or a list of links, not the article's paragraphs."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return sum(len(line) < MENU_LINE for line in lines) * 2 > len(lines)
 

@@ -257,12 +257,13 @@ def run(pages: int, workers: int, corpus: Path | None, runs: tuple[str, ...] = (
         finally:
             server.terminate()
             server.wait()
-    if "pool" in result and "inline" in result:
-        result["pool_over_inline"] = result["pool"]["pages_per_s"] / result["inline"]["pages_per_s"]
-    if "pool" in result and "bare" in result:
-        result["pool_over_ceiling"] = result["pool"]["pages_per_s"] / (cores * result["bare"]["pages_per_s"])
-    if "pool" in result and "bare_parallel" in result:
-        result["pool_over_parallel_bare"] = result["pool"]["pages_per_s"] / result["bare_parallel"]["pages_per_s"]
+    # Each ratio is the median of its rounds' ratios: the runs of one round share the
+    # machine's speed at the time, and the same round's pool and bare runs are what compare.
+    for key, other, scale in (("pool_over_inline", "inline", 1), ("pool_over_ceiling", "bare", cores),
+                              ("pool_over_parallel_bare", "bare_parallel", 1)):
+        if "pool" in result and other in result:
+            result[key] = statistics.median(pool["pages_per_s"] / (scale * them["pages_per_s"])
+                                            for pool, them in zip(measured["pool"], measured[other]))
     return result
 
 

@@ -52,7 +52,8 @@ def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, reha
     core), in --repeat rounds of every run: every figure is the median of its runs. The first line
     names the corpus the pages came from; each crawl's line gives the CPU a page took in
     the crawl process (and the part of it storing took) and in the extraction workers.
-    The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every core).
+    The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every core),
+    each the median of the rounds' own ratios.
     --memory and --load run the memory and load checks instead; --writer the writer's
     (one request per article at concurrency 4, then the same articles from the archive
     with no request); --rehash times the migration that makes every stored band key again;

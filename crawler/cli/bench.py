@@ -49,8 +49,8 @@ def bench(pages, workers, corpus, bundled, repeat, json_path, memory, load, reha
 
     All three over the same pages, served from loopback by a separate process, and bare
     trafilatura again in one process per core at once (what the machine gives it on every
-    core), in --repeat rounds of every run: every figure is the median of its runs. The first line
-    names the corpus the pages came from; each crawl's line gives the CPU a page took in
+    core), in --repeat rounds of every run: every figure is the median of its runs. The
+    first line names the corpus the pages came from; each crawl's line gives the CPU a page took in
     the crawl process (and the part of it storing took) and in the extraction workers.
     The last line gives pool/inline, pool/(cores x bare) and pool/(bare on every core),
     each the median of the rounds' own ratios.

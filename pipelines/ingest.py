@@ -90,8 +90,9 @@ def store_messages(db: sqlite_utils.Database, messages: list[dict[str, Any]], ma
     The discoveries, feed validators and discussion threads go first (a page's discovery
     always arrived before its outcome, so every row a mark needs is there, and a thread
     found before its article is linked to it when the article is stored); then the
-    articles, marks and failures, in their order, in one transaction (:class:`pipelines.archive.batch.BatchWriter`), so
-    that the batch costs one commit and one full-text segment. Idempotent for articles (a
+    articles, marks and failures, in their order, in one transaction
+    (:class:`pipelines.archive.batch.BatchWriter`), so that the batch costs one commit and
+    one full-text segment. Idempotent for articles (a
     replayed article is ``dropped/known``); a replayed failure counts one attempt more,
     which only brings a retry forward by one step.
     """

@@ -155,25 +155,22 @@ def extract(body: bytes, url: str | None, *, tz: tzinfo, content_type: str | Non
 
     anchors = anchors_in(fields.body) if fields.body is not None else []
     text = fields.text
-    densest = functools.cache(lambda: _densest_block(tree))  # looked for once, if at all
+    densest = functools.cache(lambda: _densest_text(tree))  # looked for once, if at all
     if not text:
         # Metadata is read here, not by trafilatura: its date and author guesses are the ones
         # this stage exists to replace, and skipping them is a fifth of its time.
         doc = _trafilatura(tree, fast=True)
         found = len(doc.text or "") if doc is not None and doc.body is not None else 0
-        if found < FULL_PASS_BELOW:
-            block = densest()
-            dense = block_text(block) if block is not None else ""
-            if not found or len(dense) > FULL_PASS_BLOCK_OVER * found or _reads_as_menu(doc.text):
-                doc = _trafilatura(tree, fast=False)
+        if not found or found < FULL_PASS_BELOW and (len(densest()[1]) > FULL_PASS_BLOCK_OVER * found
+                                                     or _reads_as_menu(doc.text)):
+            doc = _trafilatura(tree, fast=False)
         if doc is not None and doc.body is not None:
             anchors = [(ref.get("target") or "", _words_before(ref)) for ref in doc.body.iter("ref")]
             etree.strip_tags(doc.body, "ref")
             text = xmltotxt(doc.body, include_formatting=False)
     text = (text or "").strip()
     if fields.text is None and _looks_like_page_soup(text):
-        block = densest()
-        dense = block_text(block) if block is not None else ""
+        block, dense = densest()
         # A data table in an article also reads as cells; the whole page is the case where
         # the densest block is a fraction of what came out.
         if dense and (not text or len(text) > SOUP_OVER_BLOCK * len(dense)):
@@ -284,6 +281,12 @@ def _densest_block(tree) -> etree._Element | None:
         if total and links[node] / total < MAX_LINK_SHARE and score > best_score:
             best, best_score = node, score
     return best
+
+
+def _densest_text(tree) -> tuple[etree._Element | None, str]:
+    """The densest block and its text (empty when there is none)."""
+    block = _densest_block(tree)
+    return block, block_text(block) if block is not None else ""
 
 
 def _text_lengths(tree) -> tuple[dict, dict, dict]:

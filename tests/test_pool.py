@@ -156,6 +156,22 @@ def test_workers_step_back_in_priority_and_end_when_the_crawl_is_killed(site, db
     assert not [pid for pid in left if running(pid)]
 
 
+def test_an_analysing_process_keeps_numpy_to_its_own_thread():
+    """Once prepared for pages, a process runs NumPy's BLAS in its own thread: helper threads
+    would spin between the summaries' matrix products, on the cores the other worker needs."""
+    probe = ("from threadpoolctl import threadpool_info\n"
+             "from crawler.config import load_config\n"
+             "from pipelines.analysis.page import prepare\n"
+             "blas = lambda: sorted({pool['num_threads'] for pool in threadpool_info() if pool['user_api'] == 'blas'})\n"
+             "before = blas()\n"
+             "prepare(load_config().analysis)\n"
+             "print(before, blas())\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "OPENBLAS_NUM_THREADS": "2", "AIBRIEF_CONFIG": str(DEMO_CONFIG)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[2]", "[1]"]
+
+
 def running(pid: int) -> bool:
     fields = proc_stat(pid)
     return fields is not None and fields[0] != "Z"  # a zombie has ended; only its parent has not collected it yet

@@ -1,7 +1,9 @@
 """Lead summaries: whole sentences, about the configured length, no bylines or link lines."""
 from __future__ import annotations
 
-from pipelines.analysis.summary import _Sentence, lead_summary, rank_sentences, sentences
+import math
+
+from pipelines.analysis.summary import _Sentence, _similarities, lead_summary, rank_sentences, sentences
 
 ZH = ("机器之心报道\n编辑：林溪\n"
       "把视觉模型压到4比特，精度几乎不掉。这是一项新研究给出的结论！研究团队来自一所大学和一家芯片公司。\n"
@@ -71,3 +73,15 @@ def test_sentences_rank_by_what_they_share_and_by_their_place():
     single = [_Sentence(0, "s0", frozenset())]
     rank_sentences(single)
     assert single[0].score == 1.0
+
+
+def test_similarity_is_shared_words_over_the_log_lengths():
+    words = [frozenset({"a", "b", "c"}), frozenset({"b", "c", "d", "e"}), frozenset({"x"}), frozenset(),
+             frozenset({"x", "a"})]
+    got = _similarities(words)
+    assert got[0][1] == got[1][0] == 2 / (math.log(3) + math.log(4))
+    assert got[0][4] == 1 / (math.log(3) + math.log(2))
+    # Log lengths summing to 1 or less: the shared count alone (log 1 + log 2 = 0.69).
+    assert got[2][4] == 1.0 and _similarities([frozenset({"x"}), frozenset({"x"})])[0][1] == 1.0
+    assert got[3].tolist() == [0.0] * 5 and got[1][2] == 0.0
+    assert [got[i][i] for i in range(5)] == [0.0] * 5

@@ -83,12 +83,17 @@ def _codec(name: str) -> str | None:
     return info.name
 
 
+_WIDE_CHAR = re.compile(r"[^\x00-\x7f\s]")  # neither ASCII nor white space (as str.isspace)
+_WIDE_RUN = re.compile(r"[^\x00-\x7f\s]+")
+_COMMON_CHINESE_CHAR = re.compile(f"[{''.join(sorted(COMMON_CHINESE))}]")
+
+
 def chinese_share(text: str) -> float:
-    """Share of the non-ASCII characters that are common Chinese characters."""
-    wide = [ch for ch in text if ord(ch) > 127 and not ch.isspace()]
-    if not wide:
-        return 0.0
-    return sum(ch in COMMON_CHINESE for ch in wide) / len(wide)
+    """Share of the non-ASCII characters (white space aside) that are common Chinese
+    characters. (Counted by regular expressions, in C: a loop over the characters in Python
+    took three times as long.)"""
+    wide = "".join(_WIDE_RUN.findall(text))
+    return (len(wide) - len(_COMMON_CHINESE_CHAR.sub("", wide))) / len(wide) if wide else 0.0
 
 
 # Real Chinese pages score 0.35 and up on the zh-pages corpus; mojibake scores under 0.05.
@@ -157,7 +162,6 @@ def _strict(body: bytes, codec: str) -> str | None:
 # Counted over the first 20,000 characters, in C: a loop over them in Python took 0.8 ms of a
 # page's 0.95 ms of decoding on the shared corpus.
 _COUNTED = 20000
-_WIDE_CHAR = re.compile(r"[^\x00-\x7f\s]")  # neither ASCII nor white space (as str.isspace)
 
 
 def _multibyte(text: str) -> int:

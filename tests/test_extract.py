@@ -178,6 +178,15 @@ def test_a_date_in_a_cited_link_is_not_the_pages_date():
     assert extract_article(body.encode(), "http://news.test/a/3.html", now=NOW).published is None
 
 
+def test_a_timestamp_in_a_script_counts_only_at_a_word_start():
+    """``var ct = "…"`` (WeChat's publication time) dates a page; the same words inside a
+    longer name (``xcreate_time``) do not."""
+    script = '<script>window.xcreate_time = 1600000000; var ct = "1665709920";</script>'
+    article = extract_article(news_page("端侧芯片发布", "", extra=script).encode(), "http://news.test/a/4.html", now=NOW)
+    assert article.published == datetime(2022, 10, 14, 1, 12, tzinfo=timezone.utc)
+    assert article.published_from == "page"
+
+
 @pytest.mark.parametrize("html, reason", [
     (news_page("安全验证", body="<p>请输入验证码以继续访问。</p><img src='/captcha.png'>"), "captcha or verification page"),
     ("<html><head><title>Just a moment...</title></head><body><h1>Checking your browser before accessing</h1>"

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from pipelines.analysis.encoding import _multibyte, _wide, decode_html
+from pipelines.analysis.encoding import _multibyte, _wide, chinese_share, decode_html
 
 # Running text of our own, long enough for the share of common characters to tell.
 SIMPLIFIED = "研究团队发布了一款面向端侧推理的芯片，功耗很低，可以在手机和汽车上运行大模型。" * 3
@@ -86,3 +86,17 @@ def test_the_counts_behind_the_utf8_and_chinese_checks(text, multibyte, wide):
     among the first 20,000: what decide UTF-8 over a declaration and a Chinese repair."""
     assert _multibyte(text) == multibyte
     assert _wide(text) == wide
+
+
+@pytest.mark.parametrize("text, share", [
+    ("", 0.0),
+    ("ascii only, 123\n", 0.0),
+    ("的\u3000是\xa0é\u2028", 2 / 3),  # the spaces are not counted; é is wide and not Chinese
+    ("芯片" + "鑫" * 2, 0.5),  # 鑫 is Chinese but not among the common characters
+    ("锘挎柊鍗庣ぞ", 0.0),  # UTF-8 Chinese read as GBK: mojibake hits none
+])
+def test_the_share_of_common_chinese_among_the_wide_characters(text, share):
+    """What tells Chinese read in the right codec from mojibake: the common characters'
+    share of the characters that are neither ASCII nor white space, over the whole text."""
+    assert chinese_share(text) == pytest.approx(share)
+    assert chinese_share("x" * 30000 + text) == pytest.approx(share)

@@ -179,7 +179,8 @@ def extract(body: bytes, url: str | None, *, tz: tzinfo, content_type: str | Non
         # the densest block is a fraction of what came out.
         if dense and (not text or len(text) > SOUP_OVER_BLOCK * len(dense)):
             text, anchors = dense, anchors_in(block)
-    title = _clean(fields.title or _meta(tree, TITLE_META) or extract_title(tree)
+    metas = _metas(tree)
+    title = _clean(fields.title or _meta(metas, TITLE_META) or extract_title(tree)
                    or _first_text(tree, "//h1") or _first_text(tree, "//title"))
     reason = _not_an_article(tree, title, text, adapter is not None)
     if reason:
@@ -190,13 +191,13 @@ def extract(body: bytes, url: str | None, *, tz: tzinfo, content_type: str | Non
     language = _language(tree, text)
     published, origin = fields.published, "adapter"
     if published is None:
-        published, origin = _published(tree, html, linked_data, page_text, headline_end, text, tz, now), "page"
+        published, origin = _published(tree, html, metas, linked_data, page_text, headline_end, text, tz, now), "page"
     if published is None and language not in (None, "zh"):
         published, origin = _htmldate(html, url, tz, now), "page"
     if fields.authors:
         byline = ", ".join(fields.authors), fields.authors
     else:
-        byline = find_byline(page_text, headline_end, text, _meta(tree, AUTHOR_META) or _json_ld_author(linked_data),
+        byline = find_byline(page_text, headline_end, text, _meta(metas, AUTHOR_META) or _json_ld_author(linked_data),
                              site_names=_site_names(tree, url))
     return Extraction(Article(
         title=title,
@@ -208,7 +209,7 @@ def extract(body: bytes, url: str | None, *, tz: tzinfo, content_type: str | Non
         text=text,
         links=_merge_links(fields.links, cited_links(anchors, text, url, base=_link_base(tree, url))),
         images=fields.images,
-        description=_clean(fields.description or _meta(tree, DESCRIPTION_META)),
+        description=_clean(fields.description or _meta(metas, DESCRIPTION_META)),
         encoding=encoding,
         site=adapter.NAME if adapter else None,
         canonical_url=fields.canonical_url or _declared_canonical(tree, url),
@@ -339,13 +340,20 @@ def _words_before(ref: etree._Element) -> str:
     return "".join(words)
 
 
-def _meta(tree, names: tuple[str, ...]) -> str | None:
+def _metas(tree) -> dict[str, str]:
+    """Each ``<meta>`` name (its property, name or itemprop, lower case) with the first
+    content given for it: read once for every :func:`_meta`."""
     found: dict[str, str] = {}
     for element in tree.iter("meta"):
         key = (element.get("property") or element.get("name") or element.get("itemprop") or "").lower()
-        if key in names and key not in found and (element.get("content") or "").strip():
+        if key not in found and (element.get("content") or "").strip():
             found[key] = element.get("content").strip()
-    return next((found[name] for name in names if name in found), None)
+    return found
+
+
+def _meta(metas: dict[str, str], names: tuple[str, ...]) -> str | None:
+    """The content of the first of ``names`` the page's ``<meta>`` tags give (:func:`_metas`)."""
+    return next((metas[name] for name in names if name in metas), None)
 
 
 def _first_text(tree, xpath: str) -> str | None:
@@ -415,8 +423,8 @@ def _json_ld_author(linked_data: list[dict]) -> str | None:
     return None
 
 
-def _published(tree, html: str, linked_data: list[dict], text: str, headline_end: int | None, article_text: str,
-               tz: tzinfo, now: datetime) -> datetime | None:
+def _published(tree, html: str, metas: dict[str, str], linked_data: list[dict], text: str, headline_end: int | None,
+               article_text: str, tz: tzinfo, now: datetime) -> datetime | None:
     """The page's own publication instant, or None: never a date read from a cited link,
     a related-articles list, a sidebar or a footer.
 
@@ -427,7 +435,7 @@ def _published(tree, html: str, linked_data: list[dict], text: str, headline_end
     is where templates leave the date a page was last built or first drafted.
     """
     visible = _headline_date(text, headline_end, article_text, tz, now)
-    structured = _structured_date(tree, html, linked_data, tz, now)
+    structured = _structured_date(tree, html, metas, linked_data, tz, now)
     if visible and structured:
         same_day = visible.astimezone(tz).date() == structured.astimezone(tz).date()
         return structured if same_day else visible
@@ -450,11 +458,12 @@ def _published(tree, html: str, linked_data: list[dict], text: str, headline_end
     return None
 
 
-def _structured_date(tree, html: str, linked_data: list[dict], tz: tzinfo, now: datetime) -> datetime | None:
+def _structured_date(tree, html: str, metas: dict[str, str], linked_data: list[dict], tz: tzinfo,
+                     now: datetime) -> datetime | None:
     """The publication instant the page's metadata states: ``<meta>``, JSON-LD, a
     timestamp in script, a ``<time datetime>`` outside lists and sidebars."""
     candidates: list[str] = []
-    meta = _meta(tree, DATE_META)
+    meta = _meta(metas, DATE_META)
     if meta:
         candidates.append(meta)
     candidates += [str(obj["datePublished"]) for obj in linked_data if obj.get("datePublished")]

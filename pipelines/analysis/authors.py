@@ -27,16 +27,26 @@ _NAMES = (rf"{_CJK_NAME}(?:\s*[(（][A-Za-z .'-]{{2,40}}[)）])?"
 _LATIN_NAMES = r"[A-Z][A-Za-z.'-]+(?:\s+[A-Z][A-Za-z.'-]+){0,3}(?:(?:,\s*|\s+and\s+)[A-Z][A-Za-z.'-]+(?:\s+[A-Z][A-Za-z.'-]+){0,3}){0,5}"
 _END = r"(?=$|[\s,，;；。|｜丨/)）】\]]|来源|來源|编辑|編輯|责编|责任|日期|时间|發布|发布|\d)"
 
+
+def _opening(words: str, before: str) -> str:
+    """A pattern for one of ``words`` (``|`` between them) at the start of the text or right
+    after one of the characters ``before`` (a character class's contents). The condition is
+    a lookbehind over each word, after it, so that the pattern opens with the words: opening
+    with the condition had the regular expression engine try every position of a page's
+    text (0.3 ms a pattern)."""
+    return "(?:" + "|".join(f"{word}(?<![^{before}]{word})" for word in words.split("|")) + ")"
+
+
 # (pattern, what the match is) in the order a byline is trusted.
 BYLINES: tuple[re.Pattern, ...] = (
     re.compile(rf"(?:作者|撰文|撰稿|文|作\s*者)\s*[：:｜|丨/]\s*(?P<name>{_NAMES}){_END}"),
     re.compile(rf"\b(?:By|BY|by)\s+(?P<name>{_LATIN_NAMES})(?=$|[\s,|.;]|\d)"),
     # "（记者 胡晓蓉）", "记者：李四": a label, not "接受记者采访" in running text.
-    re.compile(rf"(?:^|(?<=[\s(（【\[|｜丨]))(?:记者|記者|通讯员|通訊員)\s*[：:]?\s*(?P<name>{_NAMES}){_END}"),
+    re.compile(_opening("记者|記者|通讯员|通訊員", r"\s(（【\[|｜丨") + rf"\s*[：:]?\s*(?P<name>{_NAMES}){_END}"),
     re.compile(rf"(?:执笔人|執筆人|译者|譯者|编译|編譯)\s*[：:｜|]\s*(?P<name>{_NAMES}){_END}"),
     re.compile(r"本[贴帖]由\s*(?P<name>\S{1,20})\s*于"),
     # Blog and forum software: "由 海风 张贴 @ 2005-06-10", "Posted by Ann Lee".
-    re.compile(r"(?:^|(?<=[\s(（\[|]))由\s*(?P<name>[\w&·.-]{2,16}?)\s*(?:张贴|張貼|发表|發表)"),
+    re.compile(_opening("由", r"\s(（\[|") + r"\s*(?P<name>[\w&·.-]{2,16}?)\s*(?:张贴|張貼|发表|發表)"),
     re.compile(r"\bPosted by\s+(?P<name>[A-Z][A-Za-z.'-]+(?:\s+[A-Z][A-Za-z.'-]+){0,2})"),
     re.compile(rf"(?:责任编辑|責任編輯|责编|責編|编辑|編輯)\s*[：:｜|]\s*(?P<name>{_NAMES}){_END}"),
     re.compile(rf"(?P<name>{_CJK_NAME})\s*/\s*摄"),

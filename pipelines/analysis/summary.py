@@ -25,8 +25,11 @@ from pipelines.analysis.text import CJK
 
 logger = logging.getLogger(__name__)
 
-_ZH_END = re.compile(r"(?<=[。！？!?；…])[”」』’\"）)]*")
-_EN_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9\"“(])")
+# Where a sentence ends (each match's end): its mark and any closing quotes, and in English
+# the space before a capital. (A leading lookbehind for the mark had the engine try every
+# position of the paragraph.)
+_ZH_END = re.compile(r"[。！？!?；…][”」』’\"）)]*")
+_EN_END = re.compile(r"[.!?][\"')\]]*\s+(?=[A-Z0-9\"“(])")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]{2,}")
 _ABBREVIATION = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Prof|Inc|Ltd|Jr|Sr|St|No|Fig|Eq|vs|etc|al|e\.g|i\.e|U\.S)|\b[A-Z])\.$")
 # A line that only cites a URL ("论文地址：https://…"): the issue shows it as a link line.

@@ -71,8 +71,14 @@ YEARLESS_DATE_LINE = re.compile(r"^\s*(?:\S{0,12}\s+)?(?P<date>\d{1,2}月\d{1,2}
 _URL = re.compile(r"https?://\S+")
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # Comments and processing instructions dropped while parsing, as trafilatura's own parser
-# drops them: no read of ours needs them, and trafilatura takes our tree as it is.
+# drops them: no read of ours needs them, and trafilatura takes our tree as it is. Every
+# element is an HtmlElement, looked up in C: lxml.html's own lookup (which gives form
+# fields classes of their own, used by no one here) is Python called for each element
+# object made, by trafilatura on its copies too.
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)
+_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity))
 
 # Pages that stand where an article should: the phrase in the title, or in a short page.
 CAPTCHA = ("验证码", "安全验证", "人机验证", "请完成验证", "访问验证", "滑动验证", "环境异常", "verify you are human",

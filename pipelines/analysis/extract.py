@@ -61,9 +61,8 @@ DATE_LABEL = re.compile(r"(发布时间|發布時間|发表时间|发表于|發�
 # the zh-pages corpus).
 DATE_WINDOW = 200
 DATE_LINE_MAX = 60  # characters: a line this short at the article's start may be its date line
-# WeChat-style pages carry their publish time only in script: ``var ct = "1665709920"``.
-# A publication timestamp in a script (WeChat's ``var ct = "1665733800"``), at a word
-# boundary (:func:`pipelines.analysis.sites.base.search_at_word_start`).
+# WeChat-style pages carry their publish time only in script: ``var ct = "1665709920"``; it
+# counts at a word boundary (:func:`pipelines.analysis.sites.base.search_at_word_start`).
 SCRIPT_TIMESTAMP = re.compile(r"""(?:var\s+ct|create_time|"publishTime"|publish_time)\s*[=:]\s*["']?(\d{10,13})""")
 YEARLESS_DATE_LINE = re.compile(r"^\s*(?:\S{0,12}\s+)?(?P<date>\d{1,2}月\d{1,2}日\s*\d{1,2}[:：]\d{2}"
                                 r"|(?:\d+|[一二两三四五六七八九十半]+)\s*(?:个|個)?\s*(?:秒|分钟|分鐘|小时|小時|天|周|週|月|年)前"

@@ -187,6 +187,21 @@ def test_a_timestamp_in_a_script_counts_only_at_a_word_start():
     assert article.published_from == "page"
 
 
+@pytest.mark.parametrize("text, names", [
+    ("某芯片公司今日发布新品。本报讯（记者 胡晓蓉）该公司表示明年量产。", ["胡晓蓉"]),
+    ("他在接受记者采访时表示，明年量产。这是一段足够长的正文内容。", None),  # running text, no label
+    ("由 海风 张贴 @ 2005-06-10 端侧推理芯片的一些想法，写在这里。", ["海风"]),
+    ("这就是理由 海风 张贴的帖子写在这里，内容足够长了。", None),  # 由 inside a word
+])
+def test_labels_count_at_the_start_of_the_text_or_after_a_break(text, names):
+    """"记者" and the forum's "由 … 张贴" are bylines at the text's start or after a space or an
+    opening bracket, not inside running words."""
+    from pipelines.analysis.authors import find_byline
+
+    found = find_byline(text, None, text, None)
+    assert (found[1] if found else None) == names
+
+
 @pytest.mark.parametrize("html, reason", [
     (news_page("安全验证", body="<p>请输入验证码以继续访问。</p><img src='/captcha.png'>"), "captcha or verification page"),
     ("<html><head><title>Just a moment...</title></head><body><h1>Checking your browser before accessing</h1>"

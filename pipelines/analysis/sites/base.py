@@ -140,6 +140,9 @@ def meta_contents(tree: etree._Element, name: str) -> list[str]:
 _JS_STRING = r"""(?P<q>["'])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)"""
 
 
+_WORD_BOUNDARY = re.compile(r"\b")
+
+
 def search_at_word_start(pattern: re.Pattern, text: str) -> re.Match | None:
     """The first match of ``pattern`` that starts at a word boundary. (A pattern that itself
     opens with ``\\b`` leaves the regular expression engine no first characters to skip
@@ -148,9 +151,6 @@ def search_at_word_start(pattern: re.Pattern, text: str) -> re.Match | None:
     while match is not None and _WORD_BOUNDARY.match(text, match.start()) is None:
         match = pattern.search(text, match.start() + 1)
     return match
-
-
-_WORD_BOUNDARY = re.compile(r"\b")
 
 
 def script_var(html: str, name: str) -> str | None:

@@ -29,6 +29,14 @@ def test_summary_skips_bylines_headings_and_link_lines():
     assert summary.endswith("实验覆盖了五款手机芯片。")
 
 
+def test_a_dispatch_line_is_left_out_wherever_its_mark_stands():
+    # "发自" opens no line: a dispatch names the reporter and the place first. This one is a
+    # whole sentence, long enough not to be taken for a heading.
+    dispatch = "林溪 发自 凹非寺的编辑部，记录下这场发布会上的全部细节。"
+    summary = lead_summary("\n".join([dispatch, ZH.splitlines()[2]]), limit=300)
+    assert summary.startswith("把视觉模型压到4比特") and "凹非寺" not in summary
+
+
 def test_summary_stops_at_a_sentence_end_within_the_limit():
     summary = lead_summary(ZH, limit=40)
     assert summary == "把视觉模型压到4比特，精度几乎不掉。这是一项新研究给出的结论！"

@@ -20,6 +20,8 @@ BODY = ("据介绍，征程6采用全新的BPU架构，支持Transformer模型�
     "▲ 地平线创始人在发布会上展示征程6芯片",              # a caption under an image
     "Image: Horizon Robotics press kit, used with permission.",  # an English caption
     "图片来源：视觉中国",                                  # a credit
+    "The prototype board on the bench. Photo by Lin Xi for the company.",  # English credits,
+    "A wafer of the new chip, image courtesy of the foundry.",             # inside a caption
     "扫码关注我们的公众号，获取更多智能驾驶资讯。",        # a call to scan and follow
     "长按识别下方二维码，加入读者交流群。",                # a QR code
     "【广告】某某云服务器限时五折，点击链接立即购买。",    # an ad

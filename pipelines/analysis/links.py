@@ -94,6 +94,8 @@ def cited_links(anchors: list[tuple[str, str]], text: str, page_url: str | None,
     for href, label in anchors:
         add(clean_url(href, base or page_url), label)
     for line in text.splitlines():
-        for match in TEXT_URL.finditer(line):
+        # A URL holds "://": the test skips most lines, where the pattern (case-blind, so
+        # with no first character to skip ahead to) would be tried at every position.
+        for match in TEXT_URL.finditer(line) if "://" in line else ():
             add(clean_url(match.group(0)), line[: match.start()])
     return list(found.values())

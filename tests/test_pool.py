@@ -172,6 +172,19 @@ def test_an_analysing_process_keeps_numpy_to_its_own_thread():
     assert done.stdout.split() == ["[2]", "[1]"]
 
 
+def test_a_started_worker_keeps_what_it_loaded_out_of_the_collectors_walks():
+    probe = ("import gc\n"
+             "from crawler.config import load_config\n"
+             "from pipelines.analysis.pool import init_worker\n"
+             "before = gc.get_freeze_count()\n"
+             "init_worker(load_config().analysis)\n"
+             "print(before, gc.get_freeze_count() > 10_000)\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "AIBRIEF_CONFIG": str(DEMO_CONFIG)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "True"]
+
+
 def running(pid: int) -> bool:
     fields = proc_stat(pid)
     return fields is not None and fields[0] != "Z"  # a zombie has ended; only its parent has not collected it yet

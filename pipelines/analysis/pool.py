@@ -22,6 +22,7 @@ here. So page bytes go to a process pool:
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import multiprocessing.forkserver
@@ -66,8 +67,9 @@ WORKER_NICENESS = 10
 
 def init_worker(settings: AnalysisSettings, crawl: tuple[int, str | None] | None = None) -> None:
     """Pool initializer: step back in priority (:data:`WORKER_NICENESS`), keep the settings,
-    load jieba's dictionary, the taxonomy and the trained relevance scorer now, and watch the crawl process (``crawl``:
-    its pid and start time, see :func:`process_identity`)."""
+    load jieba's dictionary, the taxonomy and the trained relevance scorer now (then freeze
+    them for the garbage collector), and watch the crawl process (``crawl``: its pid and
+    start time, see :func:`process_identity`)."""
     try:
         os.nice(WORKER_NICENESS)
     except OSError:  # (not allowed here: the worker runs at the crawl's priority)
@@ -76,6 +78,10 @@ def init_worker(settings: AnalysisSettings, crawl: tuple[int, str | None] | None
         threading.Thread(target=_exit_with, args=crawl, name="aibrief-watch-crawl", daemon=True).start()
     _SETTINGS[:] = [settings]
     _page().prepare(settings)
+    # What is loaded now lives as long as the worker: out of the collector's sight, a full
+    # collection no longer walks it (the collector took 0.62 ms of CPU a page, 0.36 frozen:
+    # 300 pages of the bench's corpus in one process).
+    gc.freeze()
 
 
 def process_identity(pid: int) -> tuple[int, str | None]:

@@ -35,7 +35,8 @@ _ABBREVIATION = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Prof|Inc|Ltd|Jr|Sr|St|No|Fig|E
 # A line that only cites a URL ("论文地址：https://…"): the issue shows it as a link line.
 _URL_LINE = re.compile(r"^[^\s]{0,16}\s*[:：]?\s*https?://\S+$")
 # Bylines, account plugs and section headings: lines an editor never puts in a summary.
-# Two patterns, as below: what a line opens with (tried once) and what may stand anywhere.
+# Two patterns, like the not-prose ones below: what a line opens with (tried once) and
+# what may stand anywhere.
 _BYLINE_LINE = re.compile(r"(文|编辑|編輯|作者|来源|來源|记者|記者|撰文|编译|編譯|责编|責編|审校|出品|编者按|編者按)\s*[｜|:：丨]"
                           r"|\S{0,12}(报道|報道|编译|編譯|出品)$")
 _BYLINE_ANYWHERE = re.compile(r"发自|發自|公众号|公眾號")

@@ -166,10 +166,7 @@ def test_an_analysing_process_keeps_numpy_to_its_own_thread():
              "before = blas()\n"
              "prepare(load_config().analysis)\n"
              "print(before, blas())\n")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "OPENBLAS_NUM_THREADS": "2", "AIBRIEF_CONFIG": str(DEMO_CONFIG)})
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["[2]", "[1]"]
+    assert probe_output(probe, OPENBLAS_NUM_THREADS="2") == ["[2]", "[1]"]
 
 
 def test_a_started_worker_keeps_what_it_loaded_out_of_the_collectors_walks():
@@ -179,10 +176,15 @@ def test_a_started_worker_keeps_what_it_loaded_out_of_the_collectors_walks():
              "before = gc.get_freeze_count()\n"
              "init_worker(load_config().analysis)\n"
              "print(before, gc.get_freeze_count() > 10_000)\n")
+    assert probe_output(probe) == ["0", "True"]
+
+
+def probe_output(probe: str, **env: str) -> list[str]:
+    """The words a fresh Python process running ``probe`` prints, under the demo's configuration."""
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "AIBRIEF_CONFIG": str(DEMO_CONFIG)})
+                          env={**os.environ, **env, "AIBRIEF_CONFIG": str(DEMO_CONFIG)})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["0", "True"]
+    return done.stdout.split()
 
 
 def running(pid: int) -> bool:
